@@ -178,6 +178,10 @@ class LoggedRequest:
     query: dict[str, str]
     status: int
     at: float
+    accept: str = ""
+    user_agent: str = ""
+    authorized: bool = False
+    """Whether ``Authorization: Token <the simulator's token>`` came along (never the value)."""
 
 
 class LogbookSimulator:
@@ -335,6 +339,7 @@ class _Server(ThreadingHTTPServer):
 def _make_handler(sim: LogbookSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
         server_version = "HypernodeLogbookSimulator/1"
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -347,10 +352,18 @@ def _make_handler(sim: LogbookSimulator) -> type[BaseHTTPRequestHandler]:
         def _log(self, status: int) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            entry = LoggedRequest(
+                self.command,
+                parts.path,
+                query,
+                status,
+                sim.now(),
+                accept=self.headers.get("Accept", ""),
+                user_agent=self.headers.get("User-Agent", ""),
+                authorized=self.headers.get("Authorization") == f"Token {sim.token}",
+            )
             with sim._lock:
-                sim.requests.append(
-                    LoggedRequest(self.command, parts.path, query, status, sim.now())
-                )
+                sim.requests.append(entry)
 
         def _send(
             self,

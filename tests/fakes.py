@@ -23,6 +23,8 @@ class FakeClock:
         self.now = 0.0
         self.wall0 = wall
         self.sleeps: list[float] = []
+        self.timeline: list[object] = []
+        """Events and sleeps in the order they happened (sleeps as floats)."""
 
     def monotonic(self) -> float:
         return self.now
@@ -33,6 +35,7 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0, f"negative sleep {seconds}"
         self.sleeps.append(seconds)
+        self.timeline.append(seconds)
         self.now += seconds
 
     def advance(self, seconds: float) -> None:
@@ -74,8 +77,13 @@ def run_wait(
     from hn_wait.api import LogbookClient
 
     events: list[Event] = []
+
+    def on_event(event: Event) -> None:
+        events.append(event)
+        clock.timeline.append(event)
+
     client = LogbookClient(settings.api_url, settings.app, settings.token)
-    waiter = Waiter(settings, client, clock=clock, on_event=events.append, rng=random.Random(seed))
+    waiter = Waiter(settings, client, clock=clock, on_event=on_event, rng=random.Random(seed))
     try:
         outcome = waiter.run()
     finally:
