@@ -99,7 +99,7 @@ Exit codes: 0 success, 1 flow failed, 2 usage, 3 not found, 4 token refused,
 def main(
     flows: Annotated[
         Optional[List[str]],
-        typer.Argument(metavar="FLOW", help="What to wait for.", show_default=False),
+        typer.Argument(metavar="FLOW", hidden=True, show_default=False),
     ] = None,
     app_name: Annotated[
         Optional[str],

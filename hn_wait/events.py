@@ -103,6 +103,8 @@ class Outcome:
     unmatched: tuple[str, ...] = ()
     near: tuple[Flow, ...] = ()
     """For NOT_FOUND: the newest flows that nearly matched."""
+    near_kind: str = ""
+    """How they are near: ``older`` (before --since), ``similar`` (name), ``newest``."""
     elapsed: float = 0.0
     requests: int = 0
     since_text: str = ""

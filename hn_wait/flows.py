@@ -312,15 +312,20 @@ def parse_selector(text: str) -> Selector:
     return NameSelector(patterns=patterns, text=cleaned)
 
 
-def near_misses(selector: Selector, flows: list[Flow], since: float | None) -> list[Flow]:
-    """The newest flows that nearly matched a selector that picked nothing, for the hint.
+NEAR_OLDER = "older"
+NEAR_SIMILAR = "similar"
+NEAR_NEWEST = "newest"
 
-    First flows that match but finished before ``--since``; then flows with a similar name
-    (a typo); otherwise simply the newest flows of the logbook.
+
+def near_misses(selector: Selector, flows: list[Flow]) -> tuple[str, list[Flow]]:
+    """The flows that nearly matched a selector that picked nothing, and how they are near.
+
+    ``older``: they match but finished before ``--since``; ``similar``: a similar name (a
+    typo); ``newest``: nothing is near, these are simply the newest flows of the logbook.
     """
     matching = [f for f in flows if selector.matches(f)]
     if matching:
-        return matching[:3]
+        return NEAR_OLDER, matching[:3]
     if isinstance(selector, NameSelector):
         names = list(dict.fromkeys(f.name for f in flows))
         close: list[str] = []
@@ -329,5 +334,5 @@ def near_misses(selector: Selector, flows: list[Flow], since: float | None) -> l
             close.extend(difflib.get_close_matches(plain, names, n=3, cutoff=0.6))
         picks = [next(f for f in flows if f.name == name) for name in dict.fromkeys(close)]
         if picks:
-            return picks[:3]
-    return flows[:3]
+            return NEAR_SIMILAR, picks[:3]
+    return NEAR_NEWEST, flows[:3]

@@ -19,7 +19,7 @@ from hn_wait.events import (
     Started,
     Vanished,
 )
-from hn_wait.flows import Flow
+from hn_wait.flows import NEAR_OLDER, NEAR_SIMILAR, Flow
 from hn_wait.timefmt import format_duration
 
 PROG = "hn-wait"
@@ -169,19 +169,25 @@ def error_line(outcome: Outcome, token_source: str, now: float) -> str:
         near = ", ".join(
             f"{f.name} {f.short_uuid} {f.state_label} {_ago(f, now)}" for f in outcome.near
         )
-        oldest = min((f.created_at for f in outcome.near if f.created_at is not None), default=None)
-        hint = "check the FLOW selector"
-        if oldest is not None and outcome.since_text != "all":
-            minutes = max(1, math.ceil((now - oldest) / 60) + 1)
-            hint = (
-                f"if it is older than --since {outcome.since_text}, "
-                f"try --since {minutes}m or --since all"
+        if outcome.near_kind == NEAR_OLDER:
+            oldest = min(
+                (f.created_at for f in outcome.near if f.created_at is not None), default=now
             )
-        return f"{line}; newest near matches: {near}; {hint}"
+            minutes = max(1, math.ceil((now - oldest) / 60) + 1)
+            return (
+                f"{line}; matching but finished before --since {outcome.since_text}: {near}; "
+                f"to take it, use --since {minutes}m (or --since all)"
+            )
+        if outcome.near_kind == NEAR_SIMILAR:
+            return f"{line}; similar names: {near}; check the FLOW selector"
+        return (
+            f"{line}; newest flows: {near}; check the FLOW selector and --app, "
+            "or raise --appear-timeout if the flow is still to come"
+        )
     if kind is OutcomeKind.TIMEOUT:
         line = f"{PROG}: timed out after {format_duration(outcome.elapsed)}"
         if outcome.reason != "--timeout reached":
-            line += f" ({outcome.reason})"
+            line += f" with {outcome.reason}"
         if outcome.failed:
             running = "; ".join(flow_status(f) for f in outcome.failed)
             line += (

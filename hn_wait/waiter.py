@@ -450,8 +450,7 @@ class Waiter:
             return self._end(
                 OutcomeKind.TIMEOUT,
                 ExitCode.TIMEOUT,
-                f"--timeout reached without a usable answer from the API "
-                f"(last: {self._last_failure.message})",
+                f"no usable answer from the API (last: {self._last_failure.message})",
                 failed=[f.flow for f in self._followed.values() if not f.done],
             )
         if self._logbook_missing:
@@ -472,17 +471,15 @@ class Waiter:
 
     def _not_found(self) -> Outcome:
         unmatched = tuple(sel.selector for sel in self._unmatched())
-        near: list[Flow] = []
-        for sel in unmatched:
-            for flow in near_misses(sel, list(self._last_seen.values()), self.settings.since):
-                if flow not in near:
-                    near.append(flow)
+        # The hint is about the first selector that found nothing.
+        near_kind, near = near_misses(unmatched[0], list(self._last_seen.values()))
         return self._end(
             OutcomeKind.NOT_FOUND,
             ExitCode.NOT_FOUND,
             "no flow matched",
             unmatched=tuple(sel.text for sel in unmatched),
-            near=near[:3],
+            near=near,
+            near_kind=near_kind,
         )
 
     # Ending ---------------------------------------------------------------------------
@@ -496,6 +493,7 @@ class Waiter:
         failed: list[Flow] | tuple[Flow, ...] = (),
         unmatched: tuple[str, ...] = (),
         near: list[Flow] | tuple[Flow, ...] = (),
+        near_kind: str = "",
     ) -> Outcome:
         return Outcome(
             kind=kind,
@@ -507,6 +505,7 @@ class Waiter:
             last_running={uuid: f.last_running for uuid, f in self._followed.items()},
             unmatched=unmatched,
             near=tuple(near),
+            near_kind=near_kind,
             elapsed=max(self._clock.monotonic() - self._start, 0.0),
             requests=self._client.requests_sent,
             since_text=self.settings.since_text,

@@ -242,8 +242,10 @@ def _flows(*specs: tuple[str, str, str]) -> list:
 
 def test_near_misses_prefer_same_name_then_similar_then_newest() -> None:
     flows = _flows(("1111", "update_node", "success"), ("2222", "xgrade_app", "success"))
-    assert [f.uuid for f in near_misses(parse_selector("xgrade_app"), flows, None)] == ["2222"]
-    assert [f.name for f in near_misses(parse_selector("xgrade-app"), flows, None)] == [
-        "xgrade_app"
-    ]
-    assert [f.uuid for f in near_misses(parse_selector("zzz"), flows, None)] == ["1111", "2222"]
+    kind, near = near_misses(parse_selector("xgrade_app"), flows)
+    assert (kind, [f.uuid for f in near]) == ("older", ["2222"])
+    kind, near = near_misses(parse_selector("xgrade-app"), flows)
+    assert (kind, [f.name for f in near]) == ("similar", ["xgrade_app"])
+    kind, near = near_misses(parse_selector("zzz"), flows)
+    assert (kind, [f.uuid for f in near]) == ("newest", ["1111", "2222"])
+    assert near_misses(parse_selector("zzz"), []) == ("newest", [])

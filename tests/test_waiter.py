@@ -64,7 +64,7 @@ def test_backoff_returns_to_the_minimum_when_the_flow_changes(
     sim: LogbookSimulator, clock: FakeClock
 ) -> None:
     # Nothing happens for 100 s, then a task ends every 20 s.
-    tasks = [("slow", 100.0)] + _tasks(3, 20.0)
+    tasks = [("slow", 100.0), *_tasks(3, 20.0)]
     sim.add_flow("shop", SimFlow(name="update_node", created=clock.time(), tasks=tasks))
     outcome, _, _ = run_wait(make_settings(sim, clock, ["update_node"]), clock)
     assert outcome.kind is OutcomeKind.SUCCESS

@@ -1,0 +1,79 @@
+"""Running the real command, as a user would, against a simulator on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hn_wait.simulator import LogbookSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = {"HN_WAIT_MIN_INTERVAL": "100ms", "HN_WAIT_MAX_INTERVAL": "400ms"}
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment without any hn-wait, Hypernode or CI variables of the machine."""
+    prefixes = ("HYPERNODE_", "HN_WAIT_", "GITHUB_", "GITLAB_", "CI")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra or {})
+    return env
+
+
+def sim_env(sim: LogbookSimulator, app: str = "shop", **extra: str) -> dict[str, str]:
+    env = {
+        "HYPERNODE_API_URL": sim.url,
+        "HYPERNODE_API_TOKEN": sim.token,
+        "HYPERNODE_APP_NAME": app,
+        **FAST,
+    }
+    env.update(extra)
+    return env
+
+
+def check_output(result: Result, secrets: Sequence[str]) -> None:
+    """What must hold for every run: no traceback, and no secret anywhere."""
+    for secret in secrets:
+        assert secret not in result.stdout, "token on stdout"
+        assert secret not in result.stderr, "token on stderr"
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets: Sequence[str] = (),
+    timeout: float = 60,
+) -> Result:
+    """Run ``python -m hn_wait ARGS`` with a clean environment; check the invariants."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "hn_wait", *args],
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        cwd=str(ROOT),
+    )
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    check_output(
+        result,
+        [
+            *secrets,
+            *([env["HYPERNODE_API_TOKEN"]] if env and env.get("HYPERNODE_API_TOKEN") else []),
+        ],
+    )
+    return result
