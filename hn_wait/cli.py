@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Annotated, Any, Callable, List, Optional
@@ -227,6 +228,8 @@ def execute(
 ) -> ExitCode:
     """Everything after parsing; every failure becomes one line and a documented exit code."""
     simulator = None
+    in_main = threading.current_thread() is threading.main_thread()
+    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         if demo:
             simulator, raw, env = _start_demo(raw, env, output)
@@ -253,6 +256,8 @@ def execute(
             "internal_error",
         )
     finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous_sigterm)
         if simulator is not None:
             simulator.stop()
 
@@ -315,8 +320,6 @@ def _wait(settings: Settings, output: Output) -> ExitCode:
     clock = SystemClock()
     client = _client(settings)
     waiter = Waiter(settings, client, clock=clock, on_event=_event_printer(output, clock.time))
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         try:
             outcome = waiter.run()
@@ -325,7 +328,6 @@ def _wait(settings: Settings, output: Output) -> ExitCode:
         except Terminated:
             outcome = waiter.interrupted(ExitCode.SIGTERM)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         client.close()
     return _report(outcome, settings, output, clock.time())
 

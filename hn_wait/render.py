@@ -66,7 +66,9 @@ def event_line(event: Event) -> str | None:
         )
     if isinstance(event, Picked):
         why = f"picked by {event.how} {event.selector!r}" if event.selector else "in progress"
-        return f"following {event.flow.name} {event.flow.uuid} ({why}): {flow_state(event.flow)}"
+        flow = event.flow
+        where = f" on app {flow.logbook}" if flow.logbook else ""
+        return f"following {flow.name} {flow.uuid}{where} ({why}): {flow_state(flow)}"
     if isinstance(event, Progressed):
         return flow_status(event.flow)
     if isinstance(event, Heartbeat):

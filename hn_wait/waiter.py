@@ -113,6 +113,7 @@ class Waiter:
         self._polls_since_change = 0
         self._deep_scanned = False
         self._logbook_missing = False
+        self._logbook_seen = False
         self._reported_missing = False
         self.polls = 0
 
@@ -188,6 +189,11 @@ class Waiter:
         except TransientError as exc:
             return self._on_transient(exc)
         except LogbookMissing as exc:
+            if self._logbook_seen:
+                # A logbook that answered before does not vanish: treat 404 as a glitch.
+                return self._on_transient(
+                    TransientError("HTTP 404", "the logbook answered 404 after it had answered")
+                )
             return self._on_logbook_missing(exc)
         except AuthRefused as exc:
             return self._end(OutcomeKind.AUTH_ERROR, ExitCode.AUTH, exc.message)
@@ -197,6 +203,7 @@ class Waiter:
         self._last_failure = None
         self._not_before = None
         self._logbook_missing = False
+        self._logbook_seen = True
         return self._observe(flows, complete)
 
     # Reading --------------------------------------------------------------------------
@@ -495,12 +502,15 @@ class Waiter:
         near: list[Flow] | tuple[Flow, ...] = (),
         near_kind: str = "",
     ) -> Outcome:
+        flows = [f.flow for f in self._followed.values()]
+        # A flow that fails an idle wait without having been followed is reported too.
+        flows += [f for f in failed if f.uuid not in self._followed]
         return Outcome(
             kind=kind,
             exit_code=code,
             app=self.settings.app,
             reason=reason,
-            flows=tuple(f.flow for f in self._followed.values()),
+            flows=tuple(flows),
             failed=tuple(failed),
             last_running={uuid: f.last_running for uuid, f in self._followed.items()},
             unmatched=unmatched,

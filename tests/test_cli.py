@@ -457,3 +457,54 @@ def test_demo_runs_a_real_wait_and_exits_0() -> None:
     assert "demo: a simulated Logbook API" in result.stderr
     assert "following xgrade_app" in result.stderr
     assert result.stdout.startswith("xgrade_app ") and " success in " in result.stdout
+
+
+def test_stdout_closed_early_is_not_a_traceback(live_sim: LogbookSimulator) -> None:
+    live_sim.add_flow("shop", _quick())
+    env = clean_env(sim_env(live_sim))
+    pipeline = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"'{sys.executable}' -m hn_wait update_node --json | head -c 10; echo; echo \"${{PIPESTATUS[0]}}\"",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=str(ROOT),
+    )
+    check_output(Result(0, pipeline.stdout, pipeline.stderr), [live_sim.token])
+    assert pipeline.stdout.startswith("{")
+    assert pipeline.stdout.strip().splitlines()[-1] == "0"
+    assert "BrokenPipe" not in pipeline.stderr and "Exception ignored" not in pipeline.stderr
+
+
+def test_simulator_command_prints_what_to_export() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hn_wait.simulator", "--scenario", "xgrade", "--app", "demoshop"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=str(ROOT),
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        assert exports["HYPERNODE_API_URL"].startswith("http://127.0.0.1:")
+        assert exports["HYPERNODE_APP_NAME"] == "demoshop"
+        assert lines[-1].strip() == "# then: hn-wait xgrade_app"
+        result = run_cli(["xgrade_app", "--list"], {**exports})
+        assert result.code == 0
+        assert "xgrade_app" in result.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0

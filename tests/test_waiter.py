@@ -551,3 +551,29 @@ def test_requests_carry_the_documented_headers(sim: LogbookSimulator, clock: Fak
     assert first.accept == "application/json"
     assert first.user_agent.startswith("hn-wait/")
     assert first.authorized
+
+
+def test_404_after_the_logbook_answered_is_a_glitch_not_not_found(
+    sim: LogbookSimulator, clock: FakeClock
+) -> None:
+    sim.add_flow("shop", SimFlow(name="update_node", created=clock.time(), tasks=_tasks(2, 200)))
+    sim.inject(Fault("status", status=404, body='{"detail": "Not found."}'), after=1, times=3)
+    outcome, events, _ = run_wait(
+        make_settings(sim, clock, ["update_node"], appear_timeout=1.0), clock
+    )
+    assert outcome.kind is OutcomeKind.SUCCESS
+    assert [e.kind for e in events if isinstance(e, Retrying)] == ["HTTP 404"]
+    assert not any(isinstance(e, LogbookAbsent) for e in events)
+
+
+def test_idle_wait_failure_reports_the_failed_flow_even_if_not_followed(
+    sim: LogbookSimulator, clock: FakeClock
+) -> None:
+    bad = sim.add_flow(
+        "shop",
+        SimFlow(
+            name="create_backup", created=clock.time() - 60, tasks=_tasks(2, 5), end_state="failed"
+        ),
+    )
+    outcome, _, _ = run_wait(make_settings(sim, clock, []), clock)
+    assert [f.uuid for f in outcome.flows] == [bad.uuid]
