@@ -30,7 +30,7 @@ from hn_wait.events import (
     Vanished,
 )
 from hn_wait.exit_codes import ExitCode
-from hn_wait.flows import Flow, NameSelector, Selector, UuidSelector, near_misses
+from hn_wait.flows import Flow, Selector, UuidSelector, near_misses
 from hn_wait.schedule import backoff_delay, next_delay
 
 API_GRACE = 300.0
@@ -238,7 +238,7 @@ class Waiter:
                 selection.tracker_queried = True
         offset = 0
         complete = False
-        for page_number in range(MAX_PAGES):
+        for _ in range(MAX_PAGES):
             answer = self._client.get_page(
                 offset=offset, limit=self._page_size, timeout=self._request_timeout()
             )
@@ -248,24 +248,23 @@ class Waiter:
             if page.next_offset is None:
                 complete = True
                 break
-            if not self._need_more(flows, page.flows, page_number):
+            if not self._need_more(flows):
                 break
             offset = page.next_offset
-        if complete:
-            self._deep_scanned = True
+        # One deep read is enough (also when MAX_PAGES cut it short): new flows come first.
+        self._deep_scanned = True
         return flows, complete
 
-    def _need_more(self, flows: dict[str, Flow], page: tuple[Flow, ...], page_number: int) -> bool:
+    def _need_more(self, flows: dict[str, Flow]) -> bool:
+        """Whether this poll must read the next page too.
+
+        The first poll reads the whole logbook (flows in progress of any age, uuids on any
+        page). After it, new flows can only appear on the first page, so further pages are
+        read only while a followed flow is not found yet.
+        """
         if not self._deep_scanned and (self._idle_mode or self._unmatched()):
-            # The first full read finds flows in progress of any age and uuids on any page.
             return True
-        if any(uuid not in flows for uuid, f in self._followed.items() if not f.done):
-            return True
-        if any(isinstance(sel.selector, NameSelector) for sel in self._unmatched()):
-            since = self.settings.since
-            oldest = page[-1].created_at if page else None
-            return since is None or (oldest is not None and oldest >= since)
-        return False
+        return any(uuid not in flows for uuid, f in self._followed.items() if not f.done)
 
     # Observing ------------------------------------------------------------------------
 

@@ -577,3 +577,21 @@ def test_idle_wait_failure_reports_the_failed_flow_even_if_not_followed(
     )
     outcome, _, _ = run_wait(make_settings(sim, clock, []), clock)
     assert [f.uuid for f in outcome.flows] == [bad.uuid]
+
+
+def test_one_request_per_poll_once_the_flows_are_found(
+    sim: LogbookSimulator, clock: FakeClock
+) -> None:
+    for i in range(120):
+        sim.add_flow(
+            "shop",
+            SimFlow(name="create_backup", created=clock.time() - 9000 + i, tasks=_tasks(1, 1)),
+        )
+    sim.add_flow("shop", SimFlow(name="update_node", created=clock.time(), tasks=_tasks(5, 40)))
+    outcome, _, waiter = run_wait(
+        make_settings(sim, clock, ["update_node", "create_*"], since=600.0), clock
+    )
+    assert outcome.exit_code == ExitCode.NOT_FOUND  # no recent create_* flow: waits for it
+    deep = [r for r in sim.requests if r.query.get("offset") != "0"]
+    assert len(deep) == 2  # pages 2 and 3, on the first poll only
+    assert len(sim.requests) == waiter.polls + 2
