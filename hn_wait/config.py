@@ -86,11 +86,11 @@ def check_app_name(app: str, source: str) -> str:
     """Validate an app name (lowercase letters, digits, ``_`` and ``-``, as Brancher adds)."""
     if not _APP_RE.fullmatch(app):
         shown = "".join(ch if ch.isprintable() else "?" for ch in app[:70])
-        hint = " (app names are lowercase)" if app.lower() != app else ""
-        raise ConfigError(
-            f"{source}: {shown!r} is not a Hypernode app name "
-            f"(lowercase letters, digits, '_' and '-'){hint}"
-        )
+        if _APP_RE.fullmatch(app.lower()):
+            why = f"app names are lowercase (try {app.lower()!r})"
+        else:
+            why = "use lowercase letters, digits, '_' and '-'"
+        raise ConfigError(f"{source}: {shown!r} is not a Hypernode app name; {why}")
     return app
 
 

@@ -11,7 +11,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _API_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?"
+    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
 )
 
 DURATION_EXAMPLES = "500ms, 45s, 10m, 1h, 1h30m or plain seconds"
@@ -84,7 +84,7 @@ def parse_api_time(text: object) -> float | None:
     match = _API_TIME.fullmatch(text.strip())
     if match is None:
         return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
     fraction = float(match.group(7)) if match.group(7) else 0.0
     zone = match.group(8)
     tz = dt.timezone.utc
