@@ -12,16 +12,17 @@ import http.client
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import tenacity
 import urllib3
 
 from hn_wait import __version__
 from hn_wait.errors import HnWaitError
 from hn_wait.exit_codes import ExitCode
-from hn_wait.flows import Page, PayloadError, parse_page
+from hn_wait.flows import Flow, Page, PayloadError, parse_page
 from hn_wait.secret import Secret
 from hn_wait.timefmt import parse_http_date
 
@@ -279,6 +280,47 @@ class LogbookClient:
             retry_after = _retry_after(response.headers.get("Retry-After"), server_time)
             raise TransientError(f"HTTP {status}", f"the API answered HTTP {status}", retry_after)
         raise ApiRefused(f"the API answered HTTP {status}{suffix}", status)
+
+
+def _retry_wait(state: tenacity.RetryCallState) -> float:
+    """1, 2, 4 ... seconds, or the server's Retry-After when it asks for longer (30 s at most)."""
+    backoff = min(2.0 ** (state.attempt_number - 1), 8.0)
+    error = state.outcome.exception() if state.outcome is not None else None
+    asked = error.retry_after if isinstance(error, TransientError) and error.retry_after else 0.0
+    return min(max(backoff, asked), 30.0)
+
+
+def read_logbook(
+    client: LogbookClient,
+    *,
+    max_pages: int,
+    page_size: int = 50,
+    timeout: float = 15.0,
+    attempts: int = 4,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Flow]:
+    """Every flow of the logbook (up to ``max_pages`` pages), newest first, each once.
+
+    Each page request is retried on transient errors, ``attempts`` times in all; a page
+    that still fails raises its TransientError. Other errors are raised at once.
+    """
+    retrying = tenacity.Retrying(
+        sleep=sleep,
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=_retry_wait,
+        retry=tenacity.retry_if_exception_type(TransientError),
+        reraise=True,
+    )
+    flows: dict[str, Flow] = {}
+    offset: int | None = 0
+    for _ in range(max_pages):
+        if offset is None:
+            break
+        answer = retrying(client.get_page, offset=offset, limit=page_size, timeout=timeout)
+        for flow in answer.page.flows:
+            flows.setdefault(flow.uuid, flow)
+        offset = answer.page.next_offset
+    return list(flows.values())
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:

@@ -26,6 +26,7 @@ from hn_wait.exit_codes import ExitCode
 from hn_wait.secret import Secret, redact_all
 
 if TYPE_CHECKING:
+    from hn_wait.api import LogbookClient
     from hn_wait.events import Event, Outcome
 
 PROG = "hn-wait"
@@ -241,9 +242,7 @@ def execute(
             return _list(settings, output)
         return _wait(settings, output)
     except HnWaitError as exc:
-        return _fail(
-            output, exc.exit_code, exc.message, "usage_error" if exc.exit_code == 2 else "error"
-        )
+        return _fail(output, exc.exit_code, exc.message, _KINDS.get(exc.exit_code, "error"))
     except KeyboardInterrupt:
         return _fail(output, ExitCode.SIGINT, "interrupted by SIGINT", "interrupted")
     except Terminated:
@@ -260,6 +259,14 @@ def execute(
             signal.signal(signal.SIGTERM, previous_sigterm)
         if simulator is not None:
             simulator.stop()
+
+
+_KINDS = {
+    ExitCode.USAGE: "usage_error",
+    ExitCode.NOT_FOUND: "not_found",
+    ExitCode.AUTH: "auth_error",
+    ExitCode.API: "api_error",
+}
 
 
 def _fail(output: Output, code: ExitCode, message: str, kind: str) -> ExitCode:
@@ -296,7 +303,7 @@ def _start_demo(
     return sim, raw, demo_env
 
 
-def _client(settings: Settings) -> Any:
+def _client(settings: Settings) -> LogbookClient:
     from hn_wait.api import LogbookClient
 
     return LogbookClient(settings.api_url, settings.app, settings.token)
@@ -352,26 +359,15 @@ def _report(outcome: Outcome, settings: Settings, output: Output, now: float) ->
 
 
 def _list(settings: Settings, output: Output) -> ExitCode:
-    from hn_wait.api import AuthRefused, LogbookMissing, TransientError
+    from hn_wait.api import AuthRefused, LogbookMissing, TransientError, read_logbook
     from hn_wait.render import logbook_table
     from hn_wait.waiter import MAX_PAGES, PAGE_SIZE
 
     client = _client(settings)
-    flows = []
-    seen: set[str] = set()
-    offset: Optional[int] = 0
     try:
-        for _ in range(MAX_PAGES):
-            if offset is None:
-                break
-            answer = client.get_page(
-                offset=offset, limit=PAGE_SIZE, timeout=settings.request_timeout
-            )
-            for flow in answer.page.flows:
-                if flow.uuid not in seen:
-                    seen.add(flow.uuid)
-                    flows.append(flow)
-            offset = answer.page.next_offset
+        flows = read_logbook(
+            client, max_pages=MAX_PAGES, page_size=PAGE_SIZE, timeout=settings.request_timeout
+        )
     except TransientError as exc:
         return _fail(output, ExitCode.API, f"{exc.message}; try again later", "api_error")
     except AuthRefused as exc:

@@ -13,6 +13,7 @@ from hn_wait.api import (
     LogbookMissing,
     TransientError,
     flows_url,
+    read_logbook,
 )
 from hn_wait.secret import Secret
 from hn_wait.simulator import Fault, LogbookSimulator, SimFlow, http_error
@@ -182,3 +183,31 @@ def test_requests_are_counted(live_sim: LogbookSimulator) -> None:
     client.get_page()
     client.get_page()
     assert client.requests_sent == 2
+
+
+def test_read_logbook_pages_through_everything_once(live_sim: LogbookSimulator) -> None:
+    for i in range(7):
+        live_sim.add_flow("shop", SimFlow(name=f"flow{i}", created=time.time() - 100 + i))
+    flows = read_logbook(_client(live_sim), max_pages=10, page_size=3)
+    assert [f.name for f in flows] == [f"flow{i}" for i in reversed(range(7))]
+    assert len(live_sim.requests) == 3
+
+
+def test_read_logbook_retries_transient_errors_honouring_retry_after(
+    live_sim: LogbookSimulator,
+) -> None:
+    live_sim.add_flow("shop", SimFlow(name="a", created=time.time()))
+    live_sim.inject(http_error(502))
+    live_sim.inject(http_error(429, retry_after="5"), after=1)
+    sleeps: list[float] = []
+    flows = read_logbook(_client(live_sim), max_pages=10, sleep=sleeps.append)
+    assert [f.name for f in flows] == ["a"]
+    assert sleeps == [1.0, 5.0]
+
+
+def test_read_logbook_gives_up_after_its_attempts(live_sim: LogbookSimulator) -> None:
+    live_sim.inject(http_error(503), times=10)
+    sleeps: list[float] = []
+    with pytest.raises(TransientError):
+        read_logbook(_client(live_sim), max_pages=10, attempts=4, sleep=sleeps.append)
+    assert sleeps == [1.0, 2.0, 4.0]
