@@ -398,6 +398,23 @@ def _list(settings: Settings, output: Output) -> ExitCode:
 
 
 def run(argv: Optional[List[str]] = None) -> None:
-    """The console script: run the command and exit with its code."""
+    """The console script: run the command and exit with its code.
+
+    Parsing errors are reported in one line like every other error, not as click's
+    multi-line usage block.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
-    command(args=argv, prog_name=PROG)
+    try:
+        code = command.main(args=args, prog_name=PROG, standalone_mode=False)
+    except Exception as exc:
+        # click's usage errors (typer bundles click) carry a message and an exit code.
+        format_message = getattr(exc, "format_message", None)
+        exit_code = getattr(exc, "exit_code", None)
+        if not callable(format_message) or not isinstance(exit_code, int):
+            raise
+        output = Output(sys.stdout, sys.stderr, quiet=False, json_mode="--json" in args)
+        code = _fail(
+            output, ExitCode.USAGE, f"{format_message()} (see {PROG} --help)", "usage_error"
+        )
+    sys.exit(code if isinstance(code, int) else 0)

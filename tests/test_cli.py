@@ -282,10 +282,15 @@ def test_bad_input_exits_2_with_one_line(
     assert live_sim.requests == []  # nothing was sent
 
 
-def test_usage_error_from_the_parser_exits_2(live_sim: LogbookSimulator) -> None:
+def test_usage_error_from_the_parser_exits_2_in_one_line(live_sim: LogbookSimulator) -> None:
     result = run_cli(["--no-such-flag"], sim_env(live_sim))
     assert result.code == 2
-    assert "No such option: --no-such-flag" in result.stderr
+    assert result.stderr == "hn-wait: No such option: --no-such-flag (see hn-wait --help)\n"
+    result = run_cli(["x", "--timeout", "--json"], sim_env(live_sim))
+    assert result.code == 2
+    assert result.stderr.startswith("hn-wait: ") and len(result.stderr.splitlines()) == 1
+    result = run_cli(["x", "--json", "--timeout"], sim_env(live_sim))
+    assert json.loads(result.stdout)["outcome"] == "usage_error"
 
 
 def test_config_error_with_json_prints_a_document(live_sim: LogbookSimulator) -> None:
