@@ -170,6 +170,7 @@ def test_faults_in_the_middle_of_a_wait_are_ridden_out(live_sim: LogbookSimulato
             Fault("body", body='{"count": 1, "results": [{"uuid"'),
             http_error(503),
             Fault("hang", delay=5),
+            Fault("slow", delay=0.3),
         ]
     ):
         live_sim.inject(fault, after=1 + i)
