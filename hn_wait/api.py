@@ -20,6 +20,7 @@ import tenacity
 import urllib3
 
 from hn_wait import __version__
+from hn_wait.config import is_loopback
 from hn_wait.errors import HnWaitError
 from hn_wait.exit_codes import ExitCode
 from hn_wait.flows import Flow, Page, PayloadError, parse_page
@@ -122,6 +123,18 @@ def _retry_after(value: str | None, server_now: float | None) -> float | None:
     return min(max(when - now, 0.0), 24 * 3600.0)
 
 
+class _TokenAuth(requests.auth.AuthBase):
+    """``Authorization: Token <token>``. Passed as ``auth`` so that requests never replaces
+    it with credentials from ~/.netrc."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Token {self._token.reveal()}"
+        return request
+
+
 class LogbookClient:
     """Reads pages of one app's logbook over a requests.Session."""
 
@@ -138,6 +151,9 @@ class LogbookClient:
         self.app = app
         self._token = token
         self._session = session or requests.Session()
+        if is_loopback(urlsplit(self.url).hostname or ""):
+            # Never route a loopback URL (the simulator) through a proxy from the environment.
+            self._session.trust_env = False
         self._max_body = max_body
         self.requests_sent = 0
 
@@ -193,17 +209,14 @@ class LogbookClient:
         # whole budget after each read, so the exchange ends within 1.5 x timeout at most.
         per_op = max(timeout / 2, 0.05)
         started = time.monotonic()
-        headers = {
-            "Authorization": f"Token {self._token.reveal()}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self.requests_sent += 1
         try:
             response = self._session.get(
                 url,
                 params=params,
                 headers=headers,
+                auth=_TokenAuth(self._token),
                 timeout=(per_op, per_op),
                 stream=True,
                 allow_redirects=False,

@@ -211,3 +211,25 @@ def test_read_logbook_gives_up_after_its_attempts(live_sim: LogbookSimulator) ->
     with pytest.raises(TransientError):
         read_logbook(_client(live_sim), max_pages=10, attempts=4, sleep=sleeps.append)
     assert sleeps == [1.0, 2.0, 4.0]
+
+
+def test_a_netrc_entry_does_not_replace_the_token(
+    live_sim: LogbookSimulator, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = LogbookClient(
+        live_sim.url.replace("127.0.0.1", "127.0.0.1"), "shop", Secret(live_sim.token)
+    )
+    client._session.trust_env = True  # as for a real, non-loopback API
+    client.get_page()
+    assert live_sim.requests[-1].authorized
+
+
+def test_loopback_urls_ignore_proxy_settings(live_sim: LogbookSimulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    _client(live_sim).get_page()
+    assert live_sim.requests[-1].authorized
