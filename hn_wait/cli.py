@@ -22,6 +22,7 @@ import typer
 from hn_wait import __version__
 from hn_wait.config import DEFAULT_API_URL, DEFAULT_ETC_DIR, RawOptions, Settings, resolve
 from hn_wait.errors import HnWaitError
+from hn_wait.events import OutcomeKind
 from hn_wait.exit_codes import ExitCode
 from hn_wait.secret import Secret, redact_all
 
@@ -242,17 +243,16 @@ def execute(
             return _list(settings, output)
         return _wait(settings, output)
     except HnWaitError as exc:
-        return _fail(output, exc.exit_code, exc.message, _KINDS.get(exc.exit_code, "error"))
+        return _fail(output, exc.exit_code, exc.message)
     except KeyboardInterrupt:
-        return _fail(output, ExitCode.SIGINT, "interrupted by SIGINT", "interrupted")
+        return _fail(output, ExitCode.SIGINT, "interrupted by SIGINT")
     except Terminated:
-        return _fail(output, ExitCode.SIGTERM, "interrupted by SIGTERM", "interrupted")
+        return _fail(output, ExitCode.SIGTERM, "interrupted by SIGTERM")
     except Exception as exc:  # a bug: say so in one line, never a traceback with locals
         return _fail(
             output,
             ExitCode.INTERNAL,
             f"internal error ({type(exc).__name__}: {exc}); please report this bug",
-            "internal_error",
         )
     finally:
         if in_main:
@@ -263,18 +263,22 @@ def execute(
 
 _KINDS = {
     ExitCode.USAGE: "usage_error",
-    ExitCode.NOT_FOUND: "not_found",
-    ExitCode.AUTH: "auth_error",
-    ExitCode.API: "api_error",
+    ExitCode.NOT_FOUND: OutcomeKind.NOT_FOUND.value,
+    ExitCode.AUTH: OutcomeKind.AUTH_ERROR.value,
+    ExitCode.API: OutcomeKind.API_ERROR.value,
+    ExitCode.INTERNAL: "internal_error",
+    ExitCode.SIGINT: OutcomeKind.INTERRUPTED.value,
+    ExitCode.SIGTERM: OutcomeKind.INTERRUPTED.value,
 }
+"""The JSON ``outcome`` of an error raised before or outside a wait."""
 
 
-def _fail(output: Output, code: ExitCode, message: str, kind: str) -> ExitCode:
+def _fail(output: Output, code: ExitCode, message: str, kind: Optional[str] = None) -> ExitCode:
     output.error(f"{PROG}: {message}")
     if output.json_mode:
         from hn_wait.render import error_json
 
-        output.document(error_json(kind, int(code), message))
+        output.document(error_json(kind or _KINDS.get(code, "error"), int(code), message))
     return code
 
 
@@ -369,20 +373,18 @@ def _list(settings: Settings, output: Output) -> ExitCode:
             client, max_pages=MAX_PAGES, page_size=PAGE_SIZE, timeout=settings.request_timeout
         )
     except TransientError as exc:
-        return _fail(output, ExitCode.API, f"{exc.message}; try again later", "api_error")
+        return _fail(output, ExitCode.API, f"{exc.message}; try again later")
     except AuthRefused as exc:
         return _fail(
             output,
             ExitCode.AUTH,
             f"the API refused the token from {settings.token_source} ({exc.message})",
-            "auth_error",
         )
     except LogbookMissing:
         return _fail(
             output,
             ExitCode.NOT_FOUND,
             f"the logbook of app {settings.app!r} does not exist (404); check --app",
-            "not_found",
         )
     finally:
         client.close()
