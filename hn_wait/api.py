@@ -29,6 +29,9 @@ from hn_wait.timefmt import parse_http_date
 
 USER_AGENT = f"hn-wait/{__version__} (+python-requests)"
 MAX_BODY_BYTES = 8 * 1024 * 1024
+PAGE_SIZE = 50
+MAX_PAGES = 40
+"""Pages read in one go at most (2,000 flows): a logbook is never read without end."""
 MAX_REDIRECTS = 5
 _READ_CHUNK = 16 * 1024
 
@@ -303,11 +306,38 @@ def _retry_wait(state: tenacity.RetryCallState) -> float:
     return min(max(backoff, asked), 30.0)
 
 
+def read_pages(
+    get_page: Callable[[int], Answer],
+    *,
+    max_pages: int = MAX_PAGES,
+    more: Callable[[dict[str, Flow]], bool] = lambda flows: True,
+) -> tuple[dict[str, Flow], bool]:
+    """Page through the logbook from offset 0: every flow once (newest first), and whether
+    the last page was reached.
+
+    ``get_page(offset)`` answers one page; after each page that has a next one, ``more``
+    (given the flows so far) decides whether to read on. ``next`` links are used only for
+    their offset, so pages shifted by new flows give duplicates, which are dropped.
+    """
+    flows: dict[str, Flow] = {}
+    offset = 0
+    for _ in range(max_pages):
+        page = get_page(offset).page
+        for flow in page.flows:
+            flows.setdefault(flow.uuid, flow)
+        if page.next_offset is None:
+            return flows, True
+        if not more(flows):
+            break
+        offset = page.next_offset
+    return flows, False
+
+
 def read_logbook(
     client: LogbookClient,
     *,
-    max_pages: int,
-    page_size: int = 50,
+    max_pages: int = MAX_PAGES,
+    page_size: int = PAGE_SIZE,
     timeout: float = 15.0,
     attempts: int = 4,
     sleep: Callable[[float], None] = time.sleep,
@@ -324,15 +354,11 @@ def read_logbook(
         retry=tenacity.retry_if_exception_type(TransientError),
         reraise=True,
     )
-    flows: dict[str, Flow] = {}
-    offset: int | None = 0
-    for _ in range(max_pages):
-        if offset is None:
-            break
-        answer = retrying(client.get_page, offset=offset, limit=page_size, timeout=timeout)
-        for flow in answer.page.flows:
-            flows.setdefault(flow.uuid, flow)
-        offset = answer.page.next_offset
+
+    def get_page(offset: int) -> Answer:
+        return retrying(client.get_page, offset=offset, limit=page_size, timeout=timeout)
+
+    flows, _complete = read_pages(get_page, max_pages=max_pages)
     return list(flows.values())
 
 

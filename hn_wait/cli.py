@@ -365,13 +365,10 @@ def _report(outcome: Outcome, settings: Settings, output: Output, now: float) ->
 def _list(settings: Settings, output: Output) -> ExitCode:
     from hn_wait.api import AuthRefused, LogbookMissing, TransientError, read_logbook
     from hn_wait.render import logbook_table
-    from hn_wait.waiter import MAX_PAGES, PAGE_SIZE
 
     client = _client(settings)
     try:
-        flows = read_logbook(
-            client, max_pages=MAX_PAGES, page_size=PAGE_SIZE, timeout=settings.request_timeout
-        )
+        flows = read_logbook(client, timeout=settings.request_timeout)
     except TransientError as exc:
         return _fail(output, ExitCode.API, f"{exc.message}; try again later")
     except AuthRefused as exc:
@@ -416,7 +413,5 @@ def run(argv: Optional[List[str]] = None) -> None:
         if not callable(format_message) or not isinstance(exit_code, int):
             raise
         output = Output(sys.stdout, sys.stderr, quiet=False, json_mode="--json" in args)
-        code = _fail(
-            output, ExitCode.USAGE, f"{format_message()} (see {PROG} --help)", "usage_error"
-        )
+        code = _fail(output, ExitCode.USAGE, f"{format_message()} (see {PROG} --help)")
     sys.exit(code if isinstance(code, int) else 0)

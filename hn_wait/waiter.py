@@ -14,7 +14,15 @@ from typing import Callable, Protocol
 
 import tenacity
 
-from hn_wait.api import Answer, ApiRefused, AuthRefused, LogbookMissing, TransientError
+from hn_wait.api import (
+    PAGE_SIZE,
+    Answer,
+    ApiRefused,
+    AuthRefused,
+    LogbookMissing,
+    TransientError,
+    read_pages,
+)
 from hn_wait.clock import Clock
 from hn_wait.config import Settings
 from hn_wait.events import (
@@ -36,9 +44,6 @@ from hn_wait.schedule import backoff_delay, next_delay
 API_GRACE = 300.0
 """Seconds without a usable answer before the API is given up on (exit 5)."""
 HEARTBEAT_EVERY = 60.0
-PAGE_SIZE = 50
-MAX_PAGES = 40
-"""Pages read in one poll at most (2,000 flows): a logbook is never read without end."""
 
 
 class PageSource(Protocol):
@@ -236,22 +241,16 @@ class Waiter:
                     if flow.tracker_uuid == sel.uuid:
                         flows.setdefault(flow.uuid, flow)
                 selection.tracker_queried = True
-        offset = 0
-        complete = False
-        for _ in range(MAX_PAGES):
-            answer = self._client.get_page(
+
+        def get_page(offset: int) -> Answer:
+            return self._client.get_page(
                 offset=offset, limit=self._page_size, timeout=self._request_timeout()
             )
-            page = answer.page
-            for flow in page.flows:
-                flows.setdefault(flow.uuid, flow)
-            if page.next_offset is None:
-                complete = True
-                break
-            if not self._need_more(flows):
-                break
-            offset = page.next_offset
-        # One deep read is enough (also when MAX_PAGES cut it short): new flows come first.
+
+        pages, complete = read_pages(get_page, more=self._need_more)
+        for uuid, flow in pages.items():
+            flows.setdefault(uuid, flow)
+        # One deep read is enough (also when the page cap cut it short): new flows come first.
         self._deep_scanned = True
         return flows, complete
 
