@@ -6,71 +6,35 @@ the simulator) are imported only when a wait or a listing really runs.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Annotated, Any, Callable, List, Optional
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import typer
 
 from hn_wait import __version__
 from hn_wait.config import DEFAULT_API_URL, DEFAULT_ETC_DIR, RawOptions, Settings, resolve
-from hn_wait.errors import HnWaitError
+from hn_wait.errors import ConfigError, HnWaitError
 from hn_wait.events import OutcomeKind
 from hn_wait.exit_codes import ExitCode
-from hn_wait.secret import Secret, redact_all
+from hn_wait.output import Output
 
 if TYPE_CHECKING:
     from hn_wait.api import LogbookClient
-    from hn_wait.events import Event, Outcome
+    from hn_wait.report import Reporter
+
+__all__ = ["Output", "app", "execute", "run"]
 
 PROG = "hn-wait"
 
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwind like Ctrl-C does, and exit 143."""
-
-
-class Output:
-    """stdout for results, stderr for progress and errors; every line passes redaction."""
-
-    def __init__(self, out: IO[str], err: IO[str], *, quiet: bool, json_mode: bool) -> None:
-        self.out = out
-        self.err = err
-        self.quiet = quiet
-        self.json_mode = json_mode
-        self.secret: Optional[Secret] = None
-
-    def _write(self, stream: IO[str], text: str) -> None:
-        try:
-            stream.write(redact_all(text, self.secret) + "\n")
-            stream.flush()
-        except BrokenPipeError:
-            # The reader went away (``| head``): nothing more can be said there, and Python
-            # must not complain about it at exit either.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-        except (OSError, ValueError):
-            pass
-
-    def result(self, text: str) -> None:
-        self._write(self.out, text)
-
-    def error(self, text: str) -> None:
-        self._write(self.err, text)
-
-    def progress(self, text: str) -> None:
-        if not self.quiet:
-            self._write(self.err, text)
-
-    def document(self, data: Mapping[str, Any]) -> None:
-        self._write(self.out, json.dumps(data, indent=2))
 
 
 def _version(value: bool) -> None:
@@ -178,11 +142,46 @@ def main(
             help="Timeout of one request (at most 15s).",
         ),
     ] = "15s",
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="HN_WAIT_OUTPUT",
+            metavar="FORMAT",
+            help="stdout: text (result lines), json (one document at the end) or ndjson "
+            "(one JSON event per line as it happens).",
+        ),
+    ] = "text",
+    json_output: Annotated[bool, typer.Option("--json", help="Short for --output json.")] = False,
+    ci_system: Annotated[
+        str,
+        typer.Option(
+            "--ci",
+            envvar="HN_WAIT_CI",
+            metavar="SYSTEM",
+            help="Speak to the CI system: auto, github, gitlab or none. auto detects "
+            "$GITHUB_ACTIONS / $GITLAB_CI.",
+        ),
+    ] = "auto",
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress",
+            envvar="HN_WAIT_NO_PROGRESS",
+            help="No live display on a terminal: log one line per change instead.",
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress on stderr, only errors.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Make one poll, show what each FLOW picks now, exit with the code a problem "
+            "found gives (0 if none); no waiting.",
+        ),
     ] = False,
     list_flows: Annotated[
         bool,
@@ -203,7 +202,13 @@ def main(
         ),
     ] = False,
 ) -> None:
-    output = Output(sys.stdout, sys.stderr, quiet=quiet, json_mode=json_output)
+    fmt = output_format.strip().lower()
+    if json_output:
+        # --json is the shorthand; with another --output it is a contradiction.
+        fmt = "json" if fmt in ("text", "json") else "--json and --output " + fmt
+    output = Output(
+        sys.stdout, sys.stderr, quiet=quiet, json_mode=fmt == "json", ndjson=fmt == "ndjson"
+    )
     raw = RawOptions(
         app=app_name,
         token_file=token_file,
@@ -216,8 +221,42 @@ def main(
         request_timeout=request_timeout,
         flows=tuple(flows or ()),
     )
-    code = execute(raw, output, list_flows=list_flows, demo=demo, env=os.environ)
+    view = View(output_format=fmt, ci=ci_system, no_progress=no_progress)
+    code = execute(
+        raw, output, list_flows=list_flows, demo=demo, dry_run=dry_run, view=view, env=os.environ
+    )
     raise typer.Exit(int(code))
+
+
+@dataclass(frozen=True)
+class View:
+    """How the user asked to see the wait (checked in ``execute``, like every other option)."""
+
+    output_format: str = "text"
+    ci: str = "auto"
+    no_progress: bool = False
+
+
+FORMATS = ("text", "json", "ndjson")
+
+
+def _check_view(view: View, *, list_flows: bool, dry_run: bool) -> None:
+    if view.output_format.startswith("--json"):
+        raise ConfigError(f"{view.output_format}: --json is short for --output json; give one")
+    if view.output_format not in FORMATS:
+        raise ConfigError(f"--output {view.output_format!r} is not one of {', '.join(FORMATS)}")
+    if view.ci.strip().lower() not in ci_choices():
+        raise ConfigError(f"--ci {view.ci!r} is not one of {', '.join(ci_choices())}")
+    if list_flows and dry_run:
+        raise ConfigError("--list and --dry-run do not go together; give one of them")
+    if list_flows and view.output_format == "ndjson":
+        raise ConfigError("--list prints a table or one JSON document; use --json with it")
+
+
+def ci_choices() -> tuple[str, ...]:
+    from hn_wait.ci import CHOICES
+
+    return CHOICES
 
 
 def execute(
@@ -226,13 +265,19 @@ def execute(
     *,
     list_flows: bool = False,
     demo: bool = False,
+    dry_run: bool = False,
+    view: View | None = None,
     env: Mapping[str, str],
 ) -> ExitCode:
     """Everything after parsing; every failure becomes one line and a documented exit code."""
+    view = view or View()
     simulator = None
+    reporter: Reporter | None = None
     in_main = threading.current_thread() is threading.main_thread()
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
+        _check_view(view, list_flows=list_flows, dry_run=dry_run)
+        reporter = _reporter(output, view, env)
         if demo:
             simulator, raw, env = _start_demo(raw, env, output)
         settings = _settings(raw, env)
@@ -241,24 +286,60 @@ def execute(
             output.error(f"warning: {warning}")
         if list_flows:
             return _list(settings, output)
-        return _wait(settings, output)
+        if dry_run:
+            return _dry_run(settings, output, reporter)
+        return _wait(settings, output, reporter)
     except HnWaitError as exc:
-        return _fail(output, exc.exit_code, exc.message)
+        return _fail(output, exc.exit_code, exc.message, reporter=reporter)
     except KeyboardInterrupt:
-        return _fail(output, ExitCode.SIGINT, "interrupted by SIGINT")
+        return _fail(output, ExitCode.SIGINT, "interrupted by SIGINT", reporter=reporter)
     except Terminated:
-        return _fail(output, ExitCode.SIGTERM, "interrupted by SIGTERM")
+        return _fail(output, ExitCode.SIGTERM, "interrupted by SIGTERM", reporter=reporter)
     except Exception as exc:  # a bug: say so in one line, never a traceback with locals
         return _fail(
             output,
             ExitCode.INTERNAL,
             f"internal error ({type(exc).__name__}: {exc}); please report this bug",
+            reporter=reporter,
         )
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous_sigterm)
         if simulator is not None:
             simulator.stop()
+
+
+def _reporter(output: Output, view: View, env: Mapping[str, str]) -> Reporter:
+    import time
+
+    from hn_wait import ci
+    from hn_wait.report import Reporter
+    from hn_wait.term import wants_colour, wants_live
+
+    isatty = _isatty(output.err)
+    colour = wants_colour(env, isatty)
+    live = None
+    if wants_live(env, isatty, no_progress=view.no_progress, quiet=output.quiet):
+        from hn_wait.live import LiveDisplay
+
+        live = LiveDisplay(output.err, colour=colour, now=time.time, redact=output.redact)
+    return Reporter(
+        output,
+        ci_system=ci.detect(view.ci.strip().lower(), env),
+        env=env,
+        colour=colour,
+        colour_out=wants_colour(env, _isatty(output.out)),
+        wall=time.time,
+        live=live,
+    )
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):
+        return False
 
 
 _KINDS = {
@@ -273,12 +354,23 @@ _KINDS = {
 """The JSON ``outcome`` of an error raised before or outside a wait."""
 
 
-def _fail(output: Output, code: ExitCode, message: str, kind: Optional[str] = None) -> ExitCode:
+def _fail(
+    output: Output,
+    code: ExitCode,
+    message: str,
+    kind: Optional[str] = None,
+    reporter: Optional[Reporter] = None,
+) -> ExitCode:
+    import time
+
+    kind = kind or _KINDS.get(code, "error")
+    if reporter is not None:
+        reporter.early_error(kind, int(code), message)
     output.error(f"{PROG}: {message}")
     if output.json_mode:
         from hn_wait.render import error_json
 
-        output.document(error_json(kind or _KINDS.get(code, "error"), int(code), message))
+        output.document(error_json(kind, int(code), message, time.time()))
     return code
 
 
@@ -313,24 +405,18 @@ def _client(settings: Settings) -> LogbookClient:
     return LogbookClient(settings.api_url, settings.app, settings.token)
 
 
-def _event_printer(output: Output, wall: Callable[[], float]) -> Callable[[Event], None]:
-    from hn_wait.render import event_line, stamp
-
-    def on_event(event: Event) -> None:
-        line = event_line(event)
-        if line is not None:
-            output.progress(f"{stamp(wall())} {line}")
-
-    return on_event
-
-
-def _wait(settings: Settings, output: Output) -> ExitCode:
+def _wait(settings: Settings, output: Output, reporter: Reporter) -> ExitCode:
     from hn_wait.clock import SystemClock
+    from hn_wait.render import error_line
     from hn_wait.waiter import Waiter
 
     clock = SystemClock()
     client = _client(settings)
-    waiter = Waiter(settings, client, clock=clock, on_event=_event_printer(output, clock.time))
+    waiter = Waiter(settings, client, clock=clock, on_event=reporter.event)
+    if reporter.live is not None:
+        live = reporter.live
+        live.view.set_clock(lambda: clock.time() + waiter.clock_skew)
+        live.start()
     try:
         try:
             outcome = waiter.run()
@@ -340,26 +426,39 @@ def _wait(settings: Settings, output: Output) -> ExitCode:
             outcome = waiter.interrupted(ExitCode.SIGTERM)
     finally:
         client.close()
-    return _report(outcome, settings, output, clock.time())
+    message = ""
+    if outcome.exit_code != ExitCode.SUCCESS:
+        message = error_line(outcome, settings.token_source, clock.time() + waiter.clock_skew)
+    reporter.finish_wait(outcome, message)
+    return outcome.exit_code
+
+
+def _dry_run(settings: Settings, output: Output, reporter: Reporter) -> ExitCode:
+    from hn_wait.clock import SystemClock
+    from hn_wait.render import preview_error_line, preview_json, preview_lines
+    from hn_wait.waiter import Waiter
+
+    clock = SystemClock()
+    client = _client(settings)
+    try:
+        preview = Waiter(settings, client, clock=clock).preview()
+    finally:
+        client.close()
+    outcome = preview.outcome
+    now = clock.time()
+    message = ""
+    if outcome.exit_code != ExitCode.SUCCESS:
+        message = preview_error_line(preview, settings.token_source, now)
+    document = preview_json(preview, message.removeprefix(f"{PROG}: "), now)
+    if not output.json_mode:
+        for line in preview_lines(preview, now):
+            output.result(line)
+    reporter.finish(outcome, message, document=document, results=False)
+    return outcome.exit_code
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
-
-
-def _report(outcome: Outcome, settings: Settings, output: Output, now: float) -> ExitCode:
-    from hn_wait.render import error_line, outcome_json, result_lines
-
-    message = ""
-    if outcome.exit_code != ExitCode.SUCCESS:
-        message = error_line(outcome, settings.token_source, now)
-        output.error(message)
-    if output.json_mode:
-        output.document(outcome_json(outcome, message.removeprefix(f"{PROG}: ") if message else ""))
-    else:
-        for line in result_lines(outcome):
-            output.result(line)
-    return outcome.exit_code
 
 
 def _list(settings: Settings, output: Output) -> ExitCode:

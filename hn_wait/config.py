@@ -62,6 +62,8 @@ class Settings:
     selectors: tuple[Selector, ...] = ()
     since: float | None = None
     since_text: str = "all"
+    since_relative: bool = False
+    """``since`` counts back from now (``2m``, ``now``): it moves with the server's clock."""
     timeout: float | None = 3600.0
     appear_timeout: float | None = 300.0
     min_interval: float = 2.0
@@ -256,6 +258,7 @@ def resolve(
         raise ConfigError("--request-timeout: must be more than 0 and at most 15s")
     try:
         since = parse_since(raw.since, now)
+        since_relative = since is not None and parse_since(raw.since, now + 1.0) != since
     except ValueError as exc:
         raise ConfigError(f"--since (or $HN_WAIT_SINCE): {exc}") from None
     api_url = check_api_url(raw.api_url or DEFAULT_API_URL)
@@ -269,6 +272,7 @@ def resolve(
         selectors=tuple(selectors),
         since=since,
         since_text=raw.since.strip(),
+        since_relative=since_relative,
         timeout=timeout,
         appear_timeout=appear,
         min_interval=min_interval,

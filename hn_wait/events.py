@@ -108,3 +108,22 @@ class Outcome:
     elapsed: float = 0.0
     requests: int = 0
     since_text: str = ""
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What one selector picks right now (``--dry-run``)."""
+
+    selector: str
+    """The selector as written; empty for an idle wait (the flows in progress)."""
+    flows: tuple[Flow, ...]
+    near_kind: str = ""
+    near: tuple[Flow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A ``--dry-run``: what each selector picks now, and the exit code that implies."""
+
+    outcome: Outcome
+    picks: tuple[Pick, ...]

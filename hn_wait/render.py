@@ -14,13 +14,14 @@ from hn_wait.events import (
     Outcome,
     OutcomeKind,
     Picked,
+    Preview,
     Progressed,
     Retrying,
     Started,
     Vanished,
 )
 from hn_wait.flows import NEAR_OLDER, NEAR_SIMILAR, Flow
-from hn_wait.timefmt import format_duration
+from hn_wait.timefmt import format_duration, format_event_time
 
 PROG = "hn-wait"
 
@@ -220,14 +221,16 @@ def error_line(outcome: Outcome, token_source: str, now: float) -> str:
     return f"{PROG}: {outcome.reason}"
 
 
-def outcome_json(outcome: Outcome, message: str) -> dict[str, Any]:
-    """The ``--json`` document."""
+def outcome_json(outcome: Outcome, message: str, wall: float) -> dict[str, Any]:
+    """The ``--json`` document, which is also the ``finished`` event of ``--output ndjson``."""
     flows = []
     for flow in outcome.flows:
         data = flow.to_json()
         data["last_running"] = list(outcome.last_running.get(flow.uuid, ()))
         flows.append(data)
     return {
+        "event": "finished",
+        "time": format_event_time(wall),
         "outcome": outcome.kind.value,
         "exit_code": int(outcome.exit_code),
         "app": outcome.app,
@@ -241,9 +244,13 @@ def outcome_json(outcome: Outcome, message: str) -> dict[str, Any]:
     }
 
 
-def error_json(kind: str, exit_code: int, message: str, app: str | None = None) -> dict[str, Any]:
+def error_json(
+    kind: str, exit_code: int, message: str, wall: float, app: str | None = None
+) -> dict[str, Any]:
     """The ``--json`` document for an error before any wait (usage, configuration)."""
     return {
+        "event": "finished",
+        "time": format_event_time(wall),
         "outcome": kind,
         "exit_code": exit_code,
         "app": app,
@@ -255,6 +262,116 @@ def error_json(kind: str, exit_code: int, message: str, app: str | None = None) 
         "requests": 0,
         "version": __version__,
     }
+
+
+def preview_lines(preview: Preview, now: float) -> list[str]:
+    """stdout of ``--dry-run``: what each selector picks now, or why it picks nothing."""
+    outcome = preview.outcome
+    lines = []
+    for pick in preview.picks:
+        if not pick.selector:
+            if pick.flows:
+                busy = "; ".join(flow_status(flow) for flow in pick.flows)
+                lines.append(f"in progress on app {outcome.app} now: {busy}")
+            else:
+                lines.append(f"the logbook of app {outcome.app} is idle now")
+            continue
+        for flow in pick.flows:
+            lines.append(
+                f"{pick.selector!r} picks {flow.name} {flow.uuid}: {flow_state(flow)} "
+                f"({_ago(flow, now)})"
+            )
+        if not pick.flows:
+            line = f"{pick.selector!r} picks nothing now"
+            if pick.near:
+                near = ", ".join(
+                    f"{f.name} {f.short_uuid} {f.state_label} {_ago(f, now)}" for f in pick.near
+                )
+                label = {NEAR_OLDER: "finished before --since", NEAR_SIMILAR: "similar names"}
+                line += f"; {label.get(pick.near_kind, 'newest flows')}: {near}"
+            lines.append(line)
+    return lines
+
+
+def preview_error_line(preview: Preview, token_source: str, now: float) -> str:
+    """The stderr line of a ``--dry-run`` that found a problem."""
+    outcome = preview.outcome
+    if outcome.kind is OutcomeKind.NOT_FOUND:
+        if outcome.reason.startswith("the logbook"):
+            return f"{PROG}: dry run: {outcome.reason}; check --app"
+        wanted = " and ".join(repr(text) for text in outcome.unmatched)
+        return (
+            f"{PROG}: dry run: no flow matching {wanted} on app {outcome.app} now "
+            "(a wait would keep looking until --appear-timeout)"
+        )
+    return f"{PROG}: dry run: " + error_line(outcome, token_source, now).removeprefix(f"{PROG}: ")
+
+
+def preview_json(preview: Preview, message: str, wall: float) -> dict[str, Any]:
+    """The ``--dry-run --json`` document."""
+    document = outcome_json(preview.outcome, message, wall)
+    document["dry_run"] = True
+    document["picks"] = [
+        {
+            "selector": pick.selector,
+            "flows": [flow.to_json() for flow in pick.flows],
+            "near_kind": pick.near_kind or None,
+            "near": [flow.to_json() for flow in pick.near],
+        }
+        for pick in preview.picks
+    ]
+    return document
+
+
+def event_json(event: Event, wall: float) -> dict[str, Any]:
+    """One ``--output ndjson`` line: ``event`` names it, ``time`` is UTC."""
+    head: dict[str, Any] = {"time": format_event_time(wall)}
+    if isinstance(event, Started):
+        return {
+            "event": "started",
+            **head,
+            "app": event.app,
+            "selectors": list(event.selectors),
+            "since": event.since_text,
+            "timeout_seconds": event.timeout,
+            "appear_timeout_seconds": event.appear_timeout,
+            "version": __version__,
+        }
+    if isinstance(event, Picked):
+        return {
+            "event": "picked",
+            **head,
+            "selector": event.selector,
+            "how": event.how,
+            "flow": event.flow.to_json(),
+        }
+    if isinstance(event, Progressed):
+        return {
+            "event": "progress",
+            **head,
+            "flow": event.flow.to_json(),
+            "previous_state": event.previous.state,
+        }
+    if isinstance(event, Retrying):
+        return {
+            "event": "retry",
+            **head,
+            "kind": event.kind,
+            "message": event.message,
+            "retry_after_seconds": event.retry_after,
+            "gives_up_in_seconds": round(event.gives_up_in, 3),
+        }
+    if isinstance(event, Heartbeat):
+        return {
+            "event": "heartbeat",
+            **head,
+            "elapsed_seconds": round(event.elapsed, 3),
+            "flows": [flow.to_json() for flow in event.flows],
+            "waiting_for": list(event.waiting_for),
+        }
+    if isinstance(event, LogbookAbsent):
+        return {"event": "logbook_absent", **head, "app": event.app, "detail": event.detail}
+    return {"event": "vanished", **head, "flow": event.flow.to_json()}
 
 
 def logbook_table(flows: list[Flow]) -> str:

@@ -200,6 +200,8 @@ class LogbookSimulator:
         self.forbidden_tokens: set[str] = set()
         self.now = now
         self.server_skew = server_skew
+        self.settings_end_state = "success"
+        """How the flow a settings change (PATCH) starts ends: ``success`` or ``reverted``."""
         self.apps: dict[str, SimApp] = {}
         self.requests: list[LoggedRequest] = []
         self._rules: list[_Rule] = []
@@ -322,6 +324,8 @@ class LogbookSimulator:
                 queued=1.0,
                 tasks=[(f"update_node_task_{i}", 1.0) for i in range(1, 5)],
                 tracker_uuid=tracker,
+                end_state=self.settings_end_state,
+                revert_seconds=1.0,
             ),
         )
         return f"{base_url}/logbook/v1/jobs/{tracker}/"

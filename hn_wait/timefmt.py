@@ -132,3 +132,9 @@ def format_duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def format_event_time(unix: float) -> str:
+    """UTC with milliseconds, for machine output: ``2026-12-03T19:03:00.123Z``."""
+    moment = dt.datetime.fromtimestamp(unix, tz=dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Protocol, cast
 
 import tenacity
 
@@ -31,7 +31,9 @@ from hn_wait.events import (
     LogbookAbsent,
     Outcome,
     OutcomeKind,
+    Pick,
     Picked,
+    Preview,
     Progressed,
     Retrying,
     Started,
@@ -44,6 +46,8 @@ from hn_wait.schedule import backoff_delay, next_delay
 API_GRACE = 300.0
 """Seconds without a usable answer before the API is given up on (exit 5)."""
 HEARTBEAT_EVERY = 60.0
+SKEW_NOISE = 2.0
+"""Clock differences below this many seconds are not corrected (Date has whole seconds)."""
 
 
 class PageSource(Protocol):
@@ -84,6 +88,13 @@ class _Selection:
         return bool(self.uuids)
 
 
+def _preview_wait(state: tenacity.RetryCallState) -> float:
+    """1 then 2 seconds, or the server's Retry-After when it asks for longer (30 s at most)."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    asked = error.retry_after if isinstance(error, TransientError) and error.retry_after else 0.0
+    return min(max(2.0 ** (state.attempt_number - 1), asked), 30.0)
+
+
 class Waiter:
     """Follows the flows that ``settings.selectors`` pick (or the whole logbook) to their end."""
 
@@ -121,6 +132,9 @@ class Waiter:
         self._logbook_seen = False
         self._reported_missing = False
         self.polls = 0
+        self.clock_skew = 0.0
+        """The server's clock minus this machine's, from the first answer's Date header."""
+        self._skew_known = False
 
     # The loop -------------------------------------------------------------------------
 
@@ -211,6 +225,61 @@ class Waiter:
         self._logbook_seen = True
         return self._observe(flows, complete)
 
+    def preview(self, attempts: int = 3) -> Preview:
+        """One poll, no waiting: what each selector picks now (``--dry-run``).
+
+        A transient error is retried ``attempts`` times in all (honouring Retry-After up
+        to 30 s), then ends the preview with exit 5. Picking emits no events.
+        """
+        emit, self._emit = self._emit, lambda event: None
+        self._start = self._clock.monotonic()
+        retrying = tenacity.Retrying(
+            sleep=self._clock.sleep,
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=_preview_wait,
+            retry=tenacity.retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        try:
+            self.polls += 1
+            flows, _complete = retrying(self._read)
+        except TransientError as exc:
+            return Preview(self._end(OutcomeKind.API_ERROR, ExitCode.API, exc.message), ())
+        except LogbookMissing:
+            outcome = self._end(
+                OutcomeKind.NOT_FOUND,
+                ExitCode.NOT_FOUND,
+                f"the logbook of app {self.settings.app!r} does not exist (404)",
+                unmatched=tuple(sel.selector.text for sel in self._selections),
+            )
+            return Preview(outcome, ())
+        except AuthRefused as exc:
+            return Preview(self._end(OutcomeKind.AUTH_ERROR, ExitCode.AUTH, exc.message), ())
+        except ApiRefused as exc:
+            return Preview(self._end(OutcomeKind.API_ERROR, ExitCode.API, exc.message), ())
+        finally:
+            self._emit = emit
+        self._last_seen = flows
+        self._pick(flows)
+        picks = []
+        for selection in self._selections:
+            picked = tuple(self._followed[uuid].flow for uuid in selection.uuids)
+            near_kind, near = "", cast("tuple[Flow, ...]", ())
+            if not picked:
+                near_kind, near_list = near_misses(selection.selector, list(flows.values()))
+                near = tuple(near_list)
+            picks.append(Pick(selection.selector.text, picked, near_kind, near))
+        if self._idle_mode:
+            picks.append(Pick("", tuple(f.flow for f in self._followed.values())))
+        failed = [f.flow for f in self._followed.values() if f.done and f.flow.phase.failed]
+        if failed:
+            outcome = self._end(OutcomeKind.FAILURE, ExitCode.FLOW_FAILED, "", failed=failed)
+        elif self._unmatched():
+            outcome = self._not_found()
+        else:
+            outcome = self._end(OutcomeKind.SUCCESS, ExitCode.SUCCESS, "")
+        return Preview(outcome, tuple(picks))
+
     # Reading --------------------------------------------------------------------------
 
     def _request_timeout(self) -> float:
@@ -236,6 +305,7 @@ class Waiter:
                 answer = self._client.get_page(
                     limit=self._page_size, tracker_uuid=sel.uuid, timeout=self._request_timeout()
                 )
+                self._note_server_time(answer)
                 # The filter is checked here too: an API that ignored it answers every flow.
                 for flow in answer.page.flows:
                     if flow.tracker_uuid == sel.uuid:
@@ -243,9 +313,11 @@ class Waiter:
                 selection.tracker_queried = True
 
         def get_page(offset: int) -> Answer:
-            return self._client.get_page(
+            answer = self._client.get_page(
                 offset=offset, limit=self._page_size, timeout=self._request_timeout()
             )
+            self._note_server_time(answer)
+            return answer
 
         pages, complete = read_pages(get_page, more=self._need_more)
         for uuid, flow in pages.items():
@@ -270,8 +342,24 @@ class Waiter:
     def _unmatched(self) -> list[_Selection]:
         return [sel for sel in self._selections if not sel.matched]
 
-    def _is_candidate(self, flow: Flow) -> bool:
+    def _since(self) -> float | None:
+        """``--since`` on the server's clock, which stamps the flows' ``created_at``."""
         since = self.settings.since
+        if since is not None and self.settings.since_relative:
+            return since + self.clock_skew
+        return since
+
+    def _note_server_time(self, answer: Answer) -> None:
+        """The first answer's ``Date`` header gives the skew between the two clocks."""
+        if self._skew_known or answer.server_time is None:
+            return
+        self._skew_known = True
+        skew = answer.server_time - self._clock.time()
+        # Date has whole seconds and the answer took a while: smaller differences are noise.
+        self.clock_skew = skew if abs(skew) >= SKEW_NOISE else 0.0
+
+    def _is_candidate(self, flow: Flow) -> bool:
+        since = self._since()
         if flow.phase.in_progress or since is None:
             return True
         return flow.created_at is not None and flow.created_at >= since
@@ -381,7 +469,7 @@ class Waiter:
             busy = [f for f in flows.values() if f.phase.in_progress]
             if busy or pending:
                 return None
-            since = self.settings.since
+            since = self._since()
             for flow in flows.values():
                 recent = since is None or (flow.created_at is not None and flow.created_at >= since)
                 if recent and flow.phase.failed and flow.uuid not in self._followed:

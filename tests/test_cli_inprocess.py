@@ -6,9 +6,10 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 
-from hn_wait.cli import Output, execute
+from hn_wait.cli import execute
 from hn_wait.config import RawOptions
 from hn_wait.exit_codes import ExitCode
+from hn_wait.output import Output
 
 
 class ExplodingEnv(Mapping[str, str]):

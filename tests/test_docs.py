@@ -104,4 +104,4 @@ def test_readme_json_example_has_the_documented_fields() -> None:
     doc = json.loads(block)
     from hn_wait.render import error_json
 
-    assert set(doc) == set(error_json("x", 0, ""))
+    assert set(doc) == set(error_json("x", 0, "", 0.0))
