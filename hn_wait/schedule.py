@@ -23,6 +23,48 @@ def backoff_delay(
     return min(max(jittered, min_interval), max_interval)
 
 
+NEAR_FRACTION = 0.15
+"""With an estimate, sleep this fraction of the time left: polls close in on the end."""
+DUE_FRACTION = 0.02
+"""A flow that may end any moment (its last task running, behind its pace, rolling back) is
+polled near the minimum; the pause grows by this fraction of how long it has been so."""
+ESTIMATE_JITTER = 0.1
+
+
+def adaptive_delay(
+    left: float | None,
+    polls_since_change: int,
+    min_interval: float,
+    max_interval: float,
+    u: float,
+    *,
+    remaining_tasks: int | None = None,
+    since_change: float = 0.0,
+) -> float:
+    """The pause before the next poll, from what has been observed, within [min, max].
+
+    ``left`` is the projected time until the followed flow ends (negative: behind its pace;
+    None: nothing to estimate from, e.g. queued or no task done yet). ``remaining_tasks`` is
+    how many tasks are not done; ``since_change`` how long ago the flow last changed.
+
+    - Nothing to estimate from: exponential backoff from the minimum.
+    - The end may come any moment (one task left, or behind the pace): near the minimum,
+      growing slowly with how long that has lasted, so a long last task costs few polls.
+    - Otherwise a fraction of the time left: sparse while the end is far, dense when near.
+
+    ``u`` is uniform in [0, 1) and spreads waiters started together.
+    """
+    if left is None:
+        return backoff_delay(polls_since_change, min_interval, max_interval, u)
+    if left <= 0 or (remaining_tasks is not None and remaining_tasks <= 1):
+        due_for = max(-left, since_change if left <= 0 or remaining_tasks else 0.0, 0.0)
+        base = min_interval + DUE_FRACTION * due_for
+    else:
+        base = left * NEAR_FRACTION
+    jittered = base * (1.0 + ESTIMATE_JITTER * min(max(u, 0.0), 1.0))
+    return min(max(jittered, min_interval), max_interval)
+
+
 def next_delay(
     backoff: float,
     *,

@@ -25,6 +25,7 @@ from hn_wait.api import (
 )
 from hn_wait.clock import Clock
 from hn_wait.config import Settings
+from hn_wait.estimate import projected_left
 from hn_wait.events import (
     Event,
     Heartbeat,
@@ -41,11 +42,15 @@ from hn_wait.events import (
 )
 from hn_wait.exit_codes import ExitCode
 from hn_wait.flows import Flow, Selector, UuidSelector, near_misses
-from hn_wait.schedule import backoff_delay, next_delay
+from hn_wait.schedule import adaptive_delay, backoff_delay, next_delay
 
 API_GRACE = 300.0
 """Seconds without a usable answer before the API is given up on (exit 5)."""
 HEARTBEAT_EVERY = 60.0
+SMALL_LIMIT = 10
+LIMIT_MARGIN = 5
+"""Once the followed flows are found, a poll asks for just enough flows to include them
+(their position plus a margin for new ones), at least SMALL_LIMIT."""
 SKEW_NOISE = 2.0
 """Clock differences below this many seconds are not corrected (Date has whole seconds)."""
 
@@ -70,6 +75,20 @@ class _Followed:
     flow: Flow
     last_running: tuple[str, ...] = ()
     missing_since: float | None = None
+    run_started: float | None = None
+    """When the flow left the queue (server clock), when it was seen doing so."""
+
+    def note_start(self) -> None:
+        flow, progress = self.flow, self.flow.progress
+        if (
+            self.run_started is None
+            and flow.phase.in_progress
+            and flow.state is not None
+            and progress is not None
+            and progress.completed == 0
+            and flow.updated_at
+        ):
+            self.run_started = flow.updated_at
 
     @property
     def done(self) -> bool:
@@ -128,6 +147,7 @@ class Waiter:
         self._not_before: float | None = None
         self._polls_since_change = 0
         self._deep_scanned = False
+        self._positions: dict[str, int] = {}
         self._logbook_missing = False
         self._logbook_seen = False
         self._reported_missing = False
@@ -175,19 +195,58 @@ class Waiter:
 
     def _wait(self, _state: tenacity.RetryCallState) -> float:
         now = self._clock.monotonic()
-        backoff = backoff_delay(
-            self._polls_since_change,
-            self.settings.min_interval,
-            self.settings.max_interval,
-            self._rng.random(),
-        )
         return next_delay(
-            backoff,
+            self._pause(),
             now=now,
             deadline=self._deadline,
             checkpoints=self._checkpoints(),
             not_before=self._not_before,
         )
+
+    def _pause(self) -> float:
+        """The schedule's pause: the shortest any followed flow in progress asks for.
+
+        A flow with a pace to go on asks for half its projected time left; anything else
+        (a queued flow, a selector still unmatched, an idle wait, API trouble) backs off.
+        """
+        s = self.settings
+        u = self._rng.random()
+        backoff = backoff_delay(self._polls_since_change, s.min_interval, s.max_interval, u)
+        pending = [f for f in self._followed.values() if not f.done]
+        if self._last_failure is not None or self._idle_mode or self._unmatched() or not pending:
+            return backoff
+        server_now = self._clock.time() + self.clock_skew
+        return min(self._flow_pause(f.flow, f.run_started, server_now, u) for f in pending)
+
+    def _flow_pause(self, flow: Flow, run_started: float | None, now: float, u: float) -> float:
+        s = self.settings
+        progress = flow.progress
+        remaining = progress.total - progress.completed if progress and progress.total else None
+        since_change = now - flow.updated_at if flow.updated_at is not None else 0.0
+        return adaptive_delay(
+            projected_left(flow, now, run_started),
+            self._polls_since_change,
+            s.min_interval,
+            s.max_interval,
+            u,
+            remaining_tasks=remaining,
+            since_change=max(since_change, 0.0),
+        )
+
+    def _limit(self) -> int:
+        """How many flows a page asks for: all of a page until the followed flows are found,
+        then just enough to include them, with a margin for flows that arrive meanwhile."""
+        if not self._deep_scanned or self._idle_mode:
+            return self._page_size
+        deepest = max(
+            (
+                self._positions.get(uuid, self._page_size)
+                for uuid, f in self._followed.items()
+                if not f.done
+            ),
+            default=0,
+        )
+        return min(max(deepest + 1 + LIMIT_MARGIN, SMALL_LIMIT), self._page_size)
 
     def _checkpoints(self) -> Iterable[float]:
         if self._appear_deadline is not None and (self._unmatched() or self._logbook_missing):
@@ -312,14 +371,17 @@ class Waiter:
                         flows.setdefault(flow.uuid, flow)
                 selection.tracker_queried = True
 
+        limit = self._limit()
+
         def get_page(offset: int) -> Answer:
             answer = self._client.get_page(
-                offset=offset, limit=self._page_size, timeout=self._request_timeout()
+                offset=offset, limit=limit, timeout=self._request_timeout()
             )
             self._note_server_time(answer)
             return answer
 
         pages, complete = read_pages(get_page, more=self._need_more)
+        self._positions = {uuid: index for index, uuid in enumerate(pages)}
         for uuid, flow in pages.items():
             flows.setdefault(uuid, flow)
         # One deep read is enough (also when the page cap cut it short): new flows come first.
@@ -366,9 +428,11 @@ class Waiter:
 
     def _follow(self, flow: Flow, selector_text: str, how: str) -> None:
         if flow.uuid not in self._followed:
-            self._followed[flow.uuid] = _Followed(
+            followed = _Followed(
                 flow=flow, last_running=flow.progress.running if flow.progress else ()
             )
+            followed.note_start()
+            self._followed[flow.uuid] = followed
             self._changed()
             self._emit(Picked(selector=selector_text, flow=flow, how=how))
 
@@ -432,6 +496,7 @@ class Waiter:
             followed.missing_since = None
             previous = followed.flow
             followed.flow = flow
+            followed.note_start()
             if flow.progress is not None and flow.progress.running:
                 followed.last_running = flow.progress.running
             if flow.observable() != previous.observable():

@@ -60,6 +60,7 @@ def make_settings(
         "selectors": tuple(parse_selector(text) for text in flows),
         "since": None if since is None else clock.time() - since,
         "since_text": "all" if since is None else f"{since:g}s",
+        "since_relative": since is not None,
         "timeout": 3600.0,
         "appear_timeout": 300.0,
         "min_interval": 2.0,

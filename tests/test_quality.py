@@ -13,8 +13,8 @@ from tests.cli_helpers import ROOT
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "hn_wait", "tests"],
-        ["ruff", "format", "--check", "hn_wait", "tests"],
+        ["ruff", "check", "hn_wait", "tests", "bench"],
+        ["ruff", "format", "--check", "hn_wait", "tests", "bench"],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy-strict"],

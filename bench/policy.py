@@ -1,0 +1,160 @@
+"""Policy benchmark, in virtual time: the real waiter against fixed-interval pollers.
+
+Every timeline is played through hn-wait's own Waiter with an injected clock; its API client
+is the simulator's own answer logic called in-process (no HTTP, no real seconds). Fixed
+pollers poll at t = 0, P, 2P, ... and notice the end at their first poll after it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from dataclasses import dataclass, field
+
+from bench.timelines import Timeline
+from hn_wait.api import Answer, LogbookMissing
+from hn_wait.config import Settings
+from hn_wait.flows import parse_page, parse_selector
+from hn_wait.secret import Secret
+from hn_wait.simulator import LogbookSimulator
+from hn_wait.waiter import Waiter
+
+WALL0 = 1_800_000_000.0
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return WALL0 + self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+class InProcessSource:
+    """The simulator's answers, called directly: the same pages, without a socket."""
+
+    def __init__(self, timeline: Timeline, clock: VirtualClock, request_cost: float = 0.0) -> None:
+        self.clock = clock
+        self.request_cost = request_cost
+        """Virtual seconds one exchange takes (0 in the policy table: every poller pays it)."""
+        self.sim = LogbookSimulator(now=clock.time)
+        self.sim.add_app("shop", exists_from=WALL0 + timeline.exists_from)
+        flow = timeline.flow
+        shifted = type(flow)(**{**flow.__dict__, "created": WALL0 + flow.created})
+        self.sim.add_flow("shop", shifted)
+        self.requests_sent = 0
+
+    def get_page(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        tracker_uuid: str | None = None,
+        timeout: float = 15.0,
+    ) -> Answer:
+        self.requests_sent += 1
+        self.clock.now += self.request_cost
+        query = {"offset": str(offset), "limit": str(limit)}
+        if tracker_uuid:
+            query["tracker_uuid"] = tracker_uuid
+        status, data = self.sim.page("shop", query, "http://sim/logbook/v1/logbooks/shop/flows/")
+        if status == 404:
+            raise LogbookMissing("Not found.")
+        return Answer(page=parse_page(data, offset), server_time=float(int(self.clock.time())))
+
+
+@dataclass
+class Run:
+    requests: int
+    latency: float
+    """Seconds from the flow's end to the moment the waiter knew it."""
+    flow_seconds: float
+    exit_code: int = 0
+
+
+@dataclass
+class Summary:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.runs)
+
+    def latency(self, q: float) -> float:
+        values = sorted(r.latency for r in self.runs)
+        if q >= 1.0:
+            return values[-1]
+        return values[min(len(values) - 1, math.ceil(q * len(values)) - 1)]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.latency for r in self.runs)
+
+    @property
+    def per_flow_minute(self) -> float:
+        return self.requests / (sum(r.flow_seconds for r in self.runs) / 60.0)
+
+
+def settings_for(
+    timeline: Timeline, min_interval: float = 2.0, max_interval: float = 30.0
+) -> Settings:
+    return Settings(
+        app="shop",
+        api_url="http://127.0.0.1:9/",
+        token=Secret("bench"),
+        token_source="bench",
+        selectors=(parse_selector(timeline.selector),),
+        since=WALL0 - 120.0,
+        since_text="2m",
+        since_relative=True,
+        timeout=7200.0,
+        appear_timeout=300.0,
+        min_interval=min_interval,
+        max_interval=max_interval,
+        request_timeout=15.0,
+    )
+
+
+def run_hn_wait(
+    timeline: Timeline, seed: int, start: float = 0.0, request_cost: float = 0.0
+) -> Run:
+    """hn-wait on one timeline, its first poll at ``start`` seconds into the timeline, each
+    exchange taking ``request_cost`` virtual seconds."""
+    clock = VirtualClock()
+    clock.now = start
+    source = InProcessSource(timeline, clock, request_cost)
+    waiter = Waiter(settings_for(timeline), source, clock=clock, rng=random.Random(seed))
+    outcome = waiter.run()
+    return Run(
+        requests=source.requests_sent,
+        latency=clock.now - timeline.ends_at,
+        flow_seconds=timeline.ends_at - start,
+        exit_code=int(outcome.exit_code),
+    )
+
+
+def run_fixed(timeline: Timeline, interval: float) -> Run:
+    """A poller at t = 0, P, 2P, ...: the first poll at or after the end notices it."""
+    end = timeline.ends_at
+    last = math.ceil(end / interval)
+    return Run(requests=last + 1, latency=last * interval - end, flow_seconds=end)
+
+
+def run_policy(timelines: list[Timeline], seed: int = 1) -> list[Summary]:
+    hn = Summary("hn-wait (adaptive, 2s-30s)")
+    for index, timeline in enumerate(timelines):
+        hn.runs.append(run_hn_wait(timeline, seed + index))
+    results = [hn]
+    for interval in (2.0, 3.0, 10.0):
+        fixed = Summary(f"fixed every {interval:g}s")
+        fixed.runs = [run_fixed(t, interval) for t in timelines]
+        results.append(fixed)
+    return results
