@@ -149,8 +149,12 @@ class LogbookClient:
         *,
         session: requests.Session | None = None,
         max_body: int = MAX_BODY_BYTES,
+        debug: Callable[[str], None] | None = None,
     ) -> None:
         self.url = flows_url(api_url, app)
+        self._debug = debug
+        """Told one line per exchange (``--debug``): method, URL, status, size, time; never
+        a header, so never the token."""
         self.app = app
         self._token = token
         self._session = session or requests.Session()
@@ -181,14 +185,32 @@ class LogbookClient:
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
                 raise TransientError("timeout", f"no answer within {timeout:.0f}s")
-            response, body = self._exchange(url, params, remaining)
+            try:
+                response, body = self._exchange(url, params, remaining)
+            except TransientError as exc:
+                self._log(url, params, started, exc.message)
+                raise
             status = response.status_code
+            where = response.headers.get("Location", "") if 300 <= status < 400 else ""
+            self._log(
+                url,
+                params,
+                started,
+                f"HTTP {status}, {len(body)} bytes" + (f", Location: {where}" if where else ""),
+            )
             if status in (301, 302, 303, 307, 308):
                 url = self._redirect_target(url, response.headers.get("Location"))
                 params = {}
                 continue
             return self._interpret(response, body, offset)
         raise ApiRefused(f"the API redirected more than {MAX_REDIRECTS} times (a redirect loop)")
+
+    def _log(self, url: str, params: dict[str, Any], started: float, outcome: str) -> None:
+        if self._debug is None:
+            return
+        query = "&".join(f"{key}={value}" for key, value in params.items())
+        took = (time.monotonic() - started) * 1000
+        self._debug(f"GET {url}{'?' + query if query else ''} -> {outcome} ({took:.0f} ms)")
 
     def _redirect_target(self, current: str, location: str | None) -> str:
         if not location:

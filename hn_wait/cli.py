@@ -25,6 +25,8 @@ from hn_wait.exit_codes import ExitCode
 from hn_wait.output import Output
 
 if TYPE_CHECKING:
+    import random
+
     from hn_wait.api import LogbookClient
     from hn_wait.report import Reporter
 
@@ -175,6 +177,15 @@ def main(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress on stderr, only errors.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="HN_WAIT_DEBUG",
+            help="Log each request and its answer's status on stderr, for support (the token "
+            "is never shown).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -221,7 +232,7 @@ def main(
         request_timeout=request_timeout,
         flows=tuple(flows or ()),
     )
-    view = View(output_format=fmt, ci=ci_system, no_progress=no_progress)
+    view = View(output_format=fmt, ci=ci_system, no_progress=no_progress or debug, debug=debug)
     code = execute(
         raw, output, list_flows=list_flows, demo=demo, dry_run=dry_run, view=view, env=os.environ
     )
@@ -235,6 +246,7 @@ class View:
     output_format: str = "text"
     ci: str = "auto"
     no_progress: bool = False
+    debug: bool = False
 
 
 FORMATS = ("text", "json", "ndjson")
@@ -284,11 +296,12 @@ def execute(
         output.secret = settings.token
         for warning in settings.warnings:
             output.error(f"warning: {warning}")
+        client = _client(settings, output if view.debug else None)
         if list_flows:
-            return _list(settings, output)
+            return _list(settings, output, client)
         if dry_run:
-            return _dry_run(settings, output, reporter)
-        return _wait(settings, output, reporter)
+            return _dry_run(settings, output, reporter, client)
+        return _wait(settings, output, reporter, env, client)
     except HnWaitError as exc:
         return _fail(output, exc.exit_code, exc.message, reporter=reporter)
     except KeyboardInterrupt:
@@ -399,20 +412,36 @@ def _start_demo(
     return sim, raw, demo_env
 
 
-def _client(settings: Settings) -> LogbookClient:
+def _client(settings: Settings, debug_to: Optional[Output] = None) -> LogbookClient:
     from hn_wait.api import LogbookClient
 
-    return LogbookClient(settings.api_url, settings.app, settings.token)
+    debug = None
+    if debug_to is not None:
+        import time
+
+        from hn_wait.render import stamp
+
+        out = debug_to
+
+        def debug(line: str) -> None:
+            out.error(f"{stamp(time.time())} debug: {line}")
+
+    return LogbookClient(settings.api_url, settings.app, settings.token, debug=debug)
 
 
-def _wait(settings: Settings, output: Output, reporter: Reporter) -> ExitCode:
+def _wait(
+    settings: Settings,
+    output: Output,
+    reporter: Reporter,
+    env: Mapping[str, str],
+    client: LogbookClient,
+) -> ExitCode:
     from hn_wait.clock import SystemClock
     from hn_wait.render import error_line
     from hn_wait.waiter import Waiter
 
     clock = SystemClock()
-    client = _client(settings)
-    waiter = Waiter(settings, client, clock=clock, on_event=reporter.event)
+    waiter = Waiter(settings, client, clock=clock, on_event=reporter.event, rng=_jitter(env))
     if reporter.live is not None:
         live = reporter.live
         live.view.set_clock(lambda: clock.time() + waiter.clock_skew)
@@ -433,13 +462,27 @@ def _wait(settings: Settings, output: Output, reporter: Reporter) -> ExitCode:
     return outcome.exit_code
 
 
-def _dry_run(settings: Settings, output: Output, reporter: Reporter) -> ExitCode:
+def _jitter(env: Mapping[str, str]) -> random.Random:
+    """The poll jitter's random source; ``HN_WAIT_JITTER_SEED`` makes it reproducible."""
+    import random
+
+    seed = env.get("HN_WAIT_JITTER_SEED", "").strip()
+    if not seed:
+        return random.Random()
+    try:
+        return random.Random(int(seed))
+    except ValueError:
+        raise ConfigError(f"$HN_WAIT_JITTER_SEED: {seed!r} is not a whole number") from None
+
+
+def _dry_run(
+    settings: Settings, output: Output, reporter: Reporter, client: LogbookClient
+) -> ExitCode:
     from hn_wait.clock import SystemClock
     from hn_wait.render import preview_error_line, preview_json, preview_lines
     from hn_wait.waiter import Waiter
 
     clock = SystemClock()
-    client = _client(settings)
     try:
         preview = Waiter(settings, client, clock=clock).preview()
     finally:
@@ -461,11 +504,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def _list(settings: Settings, output: Output) -> ExitCode:
+def _list(settings: Settings, output: Output, client: LogbookClient) -> ExitCode:
     from hn_wait.api import AuthRefused, LogbookMissing, TransientError, read_logbook
     from hn_wait.render import logbook_table
 
-    client = _client(settings)
     try:
         flows = read_logbook(client, timeout=settings.request_timeout)
     except TransientError as exc:

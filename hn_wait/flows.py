@@ -176,11 +176,13 @@ _UUID_RE = re.compile(
 
 
 def parse_flow(item: object) -> Flow | None:
-    """Parse one entry of ``results``. None when it cannot be followed (no string uuid)."""
+    """Parse one entry of ``results``. None when it cannot be followed: no string uuid, or
+    no ``state`` at all (``null`` is a state: queued; a missing key is a broken entry, which
+    must not be taken for a queued flow and followed)."""
     if not isinstance(item, dict):
         return None
     uuid = _text(item.get("uuid"))
-    if not uuid:
+    if not uuid or "state" not in item:
         return None
     state_raw = item.get("state")
     state: str | None

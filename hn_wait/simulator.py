@@ -19,6 +19,7 @@ import contextlib
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 import uuid as uuidlib
@@ -129,7 +130,8 @@ class Fault:
     ``reset`` (close in the middle of the body), ``slow`` (answer after ``delay`` seconds),
     ``hang`` (say nothing for ``delay`` seconds, then close), ``trickle`` (the body one byte
     every ``delay`` seconds), ``body`` (200 with ``body`` as is), ``redirect`` (``status`` to
-    ``location``).
+    ``location``), ``transform`` (the real page, passed through ``transform`` first: it may
+    change the data, or return a str or bytes to send as the body).
     """
 
     kind: str
@@ -138,6 +140,7 @@ class Fault:
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
     location: str = ""
+    transform: Callable[[dict[str, Any]], Any] | None = field(default=None, compare=False)
 
 
 HTML_502 = (
@@ -200,6 +203,8 @@ class LogbookSimulator:
         self.forbidden_tokens: set[str] = set()
         self.now = now
         self.server_skew = server_skew
+        self.keep_alive = True
+        """False: close every connection after its answer (clients reconnect, and resolve)."""
         self.settings_end_state = "success"
         """How the flow a settings change (PATCH) starts ends: ``success`` or ``reverted``."""
         self.apps: dict[str, SimApp] = {}
@@ -264,6 +269,18 @@ class LogbookSimulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def outage(self, seconds: float) -> None:
+        """Stop listening for ``seconds`` (connections are refused), then listen again on the
+        same address. Blocks for ``seconds``."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = self._server.server_address[:2]
+        self._server.shutdown()
+        self._server.server_close()
+        time.sleep(seconds)
+        self._host, self._port = str(host), int(port)
+        self.start()
 
     def __enter__(self) -> LogbookSimulator:
         return self.start()
@@ -337,6 +354,14 @@ class LogbookSimulator:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (after a timeout) is normal here: no noise."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     allow_reuse_address = True
 
 
@@ -382,6 +407,9 @@ def _make_handler(sim: LogbookSimulator) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers:
                 self.send_header(name, value)
+            if not sim.keep_alive:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(body)
 
@@ -423,12 +451,19 @@ def _make_handler(sim: LogbookSimulator) -> type[BaseHTTPRequestHandler]:
                 self._send(301, b"", "text/html", headers=[("Location", target)])
                 return
             fault = sim._next_fault()
-            if fault is not None and self._fault(fault):
+            if fault is not None and fault.kind != "transform" and self._fault(fault):
                 return
             if not self._authorized():
                 return
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             status, data = sim.page(app_name, query, self._base() + path)
+            if fault is not None and fault.transform is not None and status == 200:
+                changed = fault.transform(data)
+                if isinstance(changed, (str, bytes)):
+                    raw = changed.encode() if isinstance(changed, str) else changed
+                    self._send(200, raw, "application/json")
+                    return
+                data = changed
             self._json(status, data)
 
         def do_PATCH(self) -> None:

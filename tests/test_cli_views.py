@@ -222,3 +222,28 @@ def test_rich_is_not_imported_when_not_drawing(args: list[str]) -> None:
     modules = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert "rich" not in modules
     assert "requests" not in modules and "tenacity" not in modules
+
+
+# --debug --------------------------------------------------------------------------------------
+
+
+def test_debug_logs_each_request_without_the_token(live_sim: LogbookSimulator) -> None:
+    from hn_wait.simulator import http_error
+
+    live_sim.add_flow("shop", _quick())
+    live_sim.inject(http_error(503), times=1, after=1)
+    result = run_cli(["update_node", "--debug"], sim_env(live_sim))
+    assert result.code == 0, result.stderr
+    debug = [line for line in result.stderr.splitlines() if " debug: " in line]
+    assert len(debug) == live_sim.flows_requests()
+    assert re.search(
+        r"debug: GET http://127\.0\.0\.1:\d+/logbook/v1/logbooks/shop/flows/\?limit=50&offset=0 "
+        r"-> HTTP 200, \d+ bytes \(\d+ ms\)",
+        debug[0],
+    )
+    assert any("-> HTTP 503" in line for line in debug)
+    assert "Authorization" not in result.stderr and "Token" not in result.stderr
+
+    live_sim.add_flow("shop", _quick())
+    by_env = run_cli(["update_node", "--since", "now"], sim_env(live_sim, HN_WAIT_DEBUG="1"))
+    assert by_env.code == 0 and " debug: GET " in by_env.stderr

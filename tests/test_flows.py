@@ -200,18 +200,23 @@ def test_other_urls_are_refused() -> None:
 def test_bare_uuid_matches_flow_or_tracker() -> None:
     sel = parse_selector("8EEE848B-1BE8-4AFE-A0BD-56AE8EA10798")
     assert isinstance(sel, UuidSelector) and not sel.tracker_only
-    flow = parse_flow({"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798", "name": "x"})
+    flow = parse_flow({"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798", "name": "x", "state": None})
     tracked = parse_flow(
-        {"uuid": "ffff", "name": "y", "tracker": {"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798"}}
+        {
+            "uuid": "ffff",
+            "name": "y",
+            "state": None,
+            "tracker": {"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798"},
+        }
     )
-    other = parse_flow({"uuid": "eeee", "name": "z"})
+    other = parse_flow({"uuid": "eeee", "name": "z", "state": None})
     assert flow and tracked and other
     assert sel.matches(flow) and sel.matches(tracked) and not sel.matches(other)
 
 
 def test_tracker_selector_does_not_match_a_flow_uuid() -> None:
     sel = parse_selector("https://h/logbook/v1/jobs/8eee848b-1be8-4afe-a0bd-56ae8ea10798/")
-    flow = parse_flow({"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798", "name": "x"})
+    flow = parse_flow({"uuid": "8eee848b-1be8-4afe-a0bd-56ae8ea10798", "name": "x", "state": None})
     assert flow and not sel.matches(flow)
 
 
@@ -220,10 +225,10 @@ def test_name_glob_and_alternatives() -> None:
     assert isinstance(sel, NameSelector) and sel.patterns == ("ensure_app", "ensure_copied_app")
     glob = parse_selector("xgrade_app*")
     for name, expected in [("xgrade_app", True), ("xgrade_app_flow", True), ("update_node", False)]:
-        flow = parse_flow({"uuid": "abcd", "name": name})
+        flow = parse_flow({"uuid": "abcd", "name": name, "state": None})
         assert flow and glob.matches(flow) is expected
     exact = parse_selector("xgrade_app")
-    flow = parse_flow({"uuid": "abcd", "name": "xgrade_app_flow"})
+    flow = parse_flow({"uuid": "abcd", "name": "xgrade_app_flow", "state": None})
     assert flow and not exact.matches(flow)
 
 
@@ -249,3 +254,10 @@ def test_near_misses_prefer_same_name_then_similar_then_newest() -> None:
     kind, near = near_misses(parse_selector("zzz"), flows)
     assert (kind, [f.uuid for f in near]) == ("newest", ["1111", "2222"])
     assert near_misses(parse_selector("zzz"), []) == ("newest", [])
+
+
+def test_an_entry_without_a_state_is_not_a_flow() -> None:
+    # null is a state (queued); a missing key is a broken entry that must not be followed.
+    assert parse_flow({"uuid": "abcd", "name": "update_node"}) is None
+    flow = parse_flow({"uuid": "abcd", "name": "update_node", "state": None})
+    assert flow is not None and flow.phase.in_progress
