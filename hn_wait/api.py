@@ -320,7 +320,7 @@ class LogbookClient:
         raise ApiRefused(f"the API answered HTTP {status}{suffix}", status)
 
 
-def _retry_wait(state: tenacity.RetryCallState) -> float:
+def retry_wait(state: tenacity.RetryCallState) -> float:
     """1, 2, 4 ... seconds, or the server's Retry-After when it asks for longer (30 s at most)."""
     backoff = min(2.0 ** (state.attempt_number - 1), 8.0)
     error = state.outcome.exception() if state.outcome is not None else None
@@ -372,7 +372,7 @@ def read_logbook(
     retrying = tenacity.Retrying(
         sleep=sleep,
         stop=tenacity.stop_after_attempt(attempts),
-        wait=_retry_wait,
+        wait=retry_wait,
         retry=tenacity.retry_if_exception_type(TransientError),
         reraise=True,
     )

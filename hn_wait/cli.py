@@ -214,9 +214,10 @@ def main(
     ] = False,
 ) -> None:
     fmt = output_format.strip().lower()
-    if json_output:
-        # --json is the shorthand; with another --output it is a contradiction.
-        fmt = "json" if fmt in ("text", "json") else "--json and --output " + fmt
+    # --json is the shorthand for --output json; with another --output it is a contradiction.
+    json_conflict = json_output and fmt not in ("text", "json")
+    if json_output and not json_conflict:
+        fmt = "json"
     output = Output(
         sys.stdout, sys.stderr, quiet=quiet, json_mode=fmt == "json", ndjson=fmt == "ndjson"
     )
@@ -232,7 +233,13 @@ def main(
         request_timeout=request_timeout,
         flows=tuple(flows or ()),
     )
-    view = View(output_format=fmt, ci=ci_system, no_progress=no_progress or debug, debug=debug)
+    view = View(
+        output_format=fmt,
+        json_conflict=json_conflict,
+        ci=ci_system,
+        no_progress=no_progress or debug,
+        debug=debug,
+    )
     code = execute(
         raw, output, list_flows=list_flows, demo=demo, dry_run=dry_run, view=view, env=os.environ
     )
@@ -244,6 +251,8 @@ class View:
     """How the user asked to see the wait (checked in ``execute``, like every other option)."""
 
     output_format: str = "text"
+    json_conflict: bool = False
+    """``--json`` was given with another ``--output``."""
     ci: str = "auto"
     no_progress: bool = False
     debug: bool = False
@@ -253,8 +262,10 @@ FORMATS = ("text", "json", "ndjson")
 
 
 def _check_view(view: View, *, list_flows: bool, dry_run: bool) -> None:
-    if view.output_format.startswith("--json"):
-        raise ConfigError(f"{view.output_format}: --json is short for --output json; give one")
+    if view.json_conflict:
+        raise ConfigError(
+            f"--json is short for --output json; it does not go with --output {view.output_format}"
+        )
     if view.output_format not in FORMATS:
         raise ConfigError(f"--output {view.output_format!r} is not one of {', '.join(FORMATS)}")
     if view.ci.strip().lower() not in ci_choices():

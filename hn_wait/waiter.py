@@ -22,6 +22,7 @@ from hn_wait.api import (
     LogbookMissing,
     TransientError,
     read_pages,
+    retry_wait,
 )
 from hn_wait.clock import Clock
 from hn_wait.config import Settings
@@ -105,13 +106,6 @@ class _Selection:
     @property
     def matched(self) -> bool:
         return bool(self.uuids)
-
-
-def _preview_wait(state: tenacity.RetryCallState) -> float:
-    """1 then 2 seconds, or the server's Retry-After when it asks for longer (30 s at most)."""
-    error = state.outcome.exception() if state.outcome is not None else None
-    asked = error.retry_after if isinstance(error, TransientError) and error.retry_after else 0.0
-    return min(max(2.0 ** (state.attempt_number - 1), asked), 30.0)
 
 
 class Waiter:
@@ -206,8 +200,9 @@ class Waiter:
     def _pause(self) -> float:
         """The schedule's pause: the shortest any followed flow in progress asks for.
 
-        A flow with a pace to go on asks for half its projected time left; anything else
-        (a queued flow, a selector still unmatched, an idle wait, API trouble) backs off.
+        A flow with a pace to go on asks for a fraction of its projected time left (see
+        ``schedule.adaptive_delay``); anything else (a queued flow, a selector still
+        unmatched, an idle wait, API trouble) backs off.
         """
         s = self.settings
         u = self._rng.random()
@@ -295,7 +290,7 @@ class Waiter:
         retrying = tenacity.Retrying(
             sleep=self._clock.sleep,
             stop=tenacity.stop_after_attempt(attempts),
-            wait=_preview_wait,
+            wait=retry_wait,
             retry=tenacity.retry_if_exception_type(TransientError),
             reraise=True,
         )
