@@ -172,6 +172,8 @@ class SimApp:
     flows: list[SimFlow] = field(default_factory=list)
     exists_from: float = float("-inf")
     """Before this time the logbook answers 404 (a Brancher node being created)."""
+    pending: list[SimFlow] = field(default_factory=list)
+    """Flows that start when the logbook is first read (see ``add_flow``)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +228,12 @@ class LogbookSimulator:
             app.exists_from = exists_from
             return app
 
-    def add_flow(self, app: str, flow: SimFlow) -> SimFlow:
+    def add_flow(self, app: str, flow: SimFlow, *, when_polled: bool = False) -> SimFlow:
+        """Add ``flow`` to ``app``'s logbook. ``when_polled``: the flow is created the moment
+        the logbook is next read, however long the client takes to start (tests)."""
         with self._lock:
-            self.apps.setdefault(app, SimApp(app)).flows.append(flow)
+            sim_app = self.apps.setdefault(app, SimApp(app))
+            (sim_app.pending if when_polled else sim_app.flows).append(flow)
             return flow
 
     def inject(self, fault: Fault, *, times: int = 1, after: int = 0) -> None:
@@ -307,6 +312,10 @@ class LogbookSimulator:
             app = self.apps.get(app_name)
             if app is None or now < app.exists_from:
                 return 404, {"detail": "Not found."}
+            for flow in app.pending:
+                flow.created = now
+                app.flows.append(flow)
+            app.pending.clear()
             views = [v for v in (f.view(now, app_name) for f in app.flows) if v is not None]
         views.sort(key=lambda v: v["created_at"], reverse=True)
         tracker = query.get("tracker_uuid")

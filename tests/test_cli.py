@@ -43,7 +43,7 @@ def _quick(
 
 
 def test_success_by_name_exits_0(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick())
+    flow = live_sim.add_flow("shop", _quick(), when_polled=True)
     result = run_cli(["update_node"], sim_env(live_sim))
     assert result.code == 0, result.stderr
     assert result.stdout.startswith(f"update_node {flow.uuid[:8]} success in ")
@@ -53,15 +53,15 @@ def test_success_by_name_exits_0(live_sim: LogbookSimulator) -> None:
 
 
 def test_success_by_flow_uuid(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick())
-    live_sim.add_flow("shop", _quick(seconds=30))
+    flow = live_sim.add_flow("shop", _quick(), when_polled=True)
+    live_sim.add_flow("shop", _quick(seconds=30), when_polled=True)
     result = run_cli([flow.uuid], sim_env(live_sim))
     assert result.code == 0, result.stderr
     assert f"{flow.uuid[:8]} success" in result.stdout
 
 
 def test_success_by_tracker_uuid(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick(tracker=TRACKER))
+    flow = live_sim.add_flow("shop", _quick(tracker=TRACKER), when_polled=True)
     result = run_cli([TRACKER], sim_env(live_sim))
     assert result.code == 0, result.stderr
     assert f"{flow.uuid[:8]} success" in result.stdout
@@ -76,7 +76,7 @@ def test_success_by_job_url(live_sim: LogbookSimulator) -> None:
 
 
 def test_success_by_glob_and_by_alternatives(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick("xgrade_app_flow"))
+    flow = live_sim.add_flow("shop", _quick("xgrade_app_flow"), when_polled=True)
     assert run_cli(["xgrade_app*"], sim_env(live_sim)).code == 0
     result = run_cli(["ensure_app,xgrade_app_flow"], sim_env(live_sim))
     assert result.code == 0, result.stderr
@@ -123,8 +123,8 @@ def test_flow_beyond_the_first_page(live_sim: LogbookSimulator) -> None:
 
 
 def test_idle_wait_without_failure(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
-    live_sim.add_flow("shop", _quick("create_backup"))
+    live_sim.add_flow("shop", _quick(), when_polled=True)
+    live_sim.add_flow("shop", _quick("create_backup"), when_polled=True)
     result = run_cli([], sim_env(live_sim))
     assert result.code == 0, result.stderr
     assert "until nothing in the logbook" in result.stderr
@@ -138,7 +138,7 @@ def test_idle_wait_on_an_idle_logbook(live_sim: LogbookSimulator) -> None:
 
 
 def test_quiet_prints_only_the_result(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     result = run_cli(["update_node", "-q"], sim_env(live_sim))
     assert result.code == 0
     assert result.stderr == ""
@@ -146,7 +146,7 @@ def test_quiet_prints_only_the_result(live_sim: LogbookSimulator) -> None:
 
 
 def test_json_document(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick())
+    flow = live_sim.add_flow("shop", _quick(), when_polled=True)
     result = run_cli(["update_node", "--json"], sim_env(live_sim))
     assert result.code == 0
     doc = json.loads(result.stdout)
@@ -161,7 +161,7 @@ def test_json_document(live_sim: LogbookSimulator) -> None:
 
 
 def test_faults_in_the_middle_of_a_wait_are_ridden_out(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick(seconds=1.0))
+    live_sim.add_flow("shop", _quick(seconds=1.0), when_polled=True)
     for i, fault in enumerate(
         [
             http_error(502),
@@ -184,7 +184,7 @@ def test_faults_in_the_middle_of_a_wait_are_ridden_out(live_sim: LogbookSimulato
 
 
 def test_legacy_api_path(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     result = run_cli(["update_node"], sim_env(live_sim, HYPERNODE_API_URL=live_sim.url + "/api"))
     assert result.code == 0
     assert live_sim.requests[-1].path.startswith("/api/logbook/")
@@ -214,7 +214,7 @@ def test_list_prints_the_logbook_like_hypernode_log(live_sim: LogbookSimulator) 
 
 
 def test_reverted_flow_exits_1(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick("xgrade_app", end_state="reverted"))
+    flow = live_sim.add_flow("shop", _quick("xgrade_app", end_state="reverted"), when_polled=True)
     result = run_cli(["xgrade_app"], sim_env(live_sim))
     assert result.code == 1
     error = result.stderr.strip().splitlines()[-1]
@@ -224,7 +224,7 @@ def test_reverted_flow_exits_1(live_sim: LogbookSimulator) -> None:
 
 
 def test_unknown_state_exits_1_naming_it(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick(end_state="exploded"))
+    live_sim.add_flow("shop", _quick(end_state="exploded"), when_polled=True)
     result = run_cli(["update_node", "--json"], sim_env(live_sim))
     assert result.code == 1
     assert "'exploded'" in result.stderr
@@ -234,8 +234,8 @@ def test_unknown_state_exits_1_naming_it(live_sim: LogbookSimulator) -> None:
 
 
 def test_idle_wait_with_a_failure_exits_1(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
-    bad = live_sim.add_flow("shop", _quick("create_backup", end_state="reverted"))
+    live_sim.add_flow("shop", _quick(), when_polled=True)
+    bad = live_sim.add_flow("shop", _quick("create_backup", end_state="reverted"), when_polled=True)
     result = run_cli([], sim_env(live_sim))
     assert result.code == 1
     assert f"create_backup {bad.uuid[:8]} ended reverted" in result.stderr
@@ -466,7 +466,7 @@ def test_demo_runs_a_real_wait_and_exits_0() -> None:
 
 
 def test_stdout_closed_early_is_not_a_traceback(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     env = clean_env(sim_env(live_sim))
     pipeline = subprocess.run(
         [

@@ -67,7 +67,7 @@ def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int
 
 
 def test_only_a_terminal_gets_the_live_display(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick())
+    flow = live_sim.add_flow("shop", _quick(), when_polled=True)
     env = sim_env(live_sim)
     code, stdout, tty = _run_with_stderr_on_a_pty(["update_node"], env)
     check_output(Result(code, stdout, tty), [live_sim.token])
@@ -77,20 +77,20 @@ def test_only_a_terminal_gets_the_live_display(live_sim: LogbookSimulator) -> No
     assert stdout.startswith(f"update_node {flow.uuid[:8]} success in ")
     assert "\x1b" not in stdout  # stdout is a pipe: no colour there
 
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     piped = run_cli(["update_node", "--since", "now"], env)
     assert piped.code == 0
     assert "\x1b" not in piped.stderr + piped.stdout  # no cursor code, no colour, no spinner
 
 
 def test_no_progress_and_dumb_terminal_log_lines(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     env = sim_env(live_sim)
     code, _stdout, tty = _run_with_stderr_on_a_pty(["update_node", "--no-progress"], env)
     assert code == 0
     assert "\x1b[2K" not in tty and "\x1b[?25l" not in tty
     assert "following update_node" in tty
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     code, _stdout, tty = _run_with_stderr_on_a_pty(
         ["update_node", "--since", "now"], {**env, "TERM": "dumb"}
     )
@@ -102,7 +102,7 @@ def test_no_progress_and_dumb_terminal_log_lines(live_sim: LogbookSimulator) -> 
 
 
 def test_ndjson_stream_on_stdout(live_sim: LogbookSimulator) -> None:
-    live_sim.add_flow("shop", _quick(end_state="reverted"))
+    live_sim.add_flow("shop", _quick(end_state="reverted"), when_polled=True)
     result = run_cli(["update_node", "--output", "ndjson"], sim_env(live_sim))
     assert result.code == 1
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -113,7 +113,7 @@ def test_ndjson_stream_on_stdout(live_sim: LogbookSimulator) -> None:
     assert last["outcome"] == "failure" and last["exit_code"] == 1
     assert last["message"] and last["message"] in result.stderr
 
-    live_sim.add_flow("shop", _quick(end_state="reverted"))
+    live_sim.add_flow("shop", _quick(end_state="reverted"), when_polled=True)
     doc = json.loads(run_cli(["update_node", "--json", "--since", "now"], sim_env(live_sim)).stdout)
     assert set(doc) == set(last)
 
@@ -138,7 +138,7 @@ def test_bad_view_options_exit_2(args: list[str], message: str) -> None:
 
 
 def test_dry_run_shows_the_pick_without_waiting(live_sim: LogbookSimulator) -> None:
-    flow = live_sim.add_flow("shop", _quick(seconds=30))
+    flow = live_sim.add_flow("shop", _quick(seconds=30), when_polled=True)
     started = time.monotonic()
     result = run_cli(["update_node", "--dry-run"], sim_env(live_sim))
     assert time.monotonic() - started < 20
@@ -173,7 +173,7 @@ def test_dry_run_exit_codes(live_sim: LogbookSimulator) -> None:
 
 
 def test_github_actions_run(live_sim: LogbookSimulator, tmp_path: Path) -> None:
-    flow = live_sim.add_flow("shop", _quick(end_state="reverted"))
+    flow = live_sim.add_flow("shop", _quick(end_state="reverted"), when_polled=True)
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     env = sim_env(
         live_sim,
@@ -230,7 +230,7 @@ def test_rich_is_not_imported_when_not_drawing(args: list[str]) -> None:
 def test_debug_logs_each_request_without_the_token(live_sim: LogbookSimulator) -> None:
     from hn_wait.simulator import http_error
 
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     live_sim.inject(http_error(503), times=1, after=1)
     result = run_cli(["update_node", "--debug"], sim_env(live_sim))
     assert result.code == 0, result.stderr
@@ -244,6 +244,6 @@ def test_debug_logs_each_request_without_the_token(live_sim: LogbookSimulator) -
     assert any("-> HTTP 503" in line for line in debug)
     assert "Authorization" not in result.stderr and "Token" not in result.stderr
 
-    live_sim.add_flow("shop", _quick())
+    live_sim.add_flow("shop", _quick(), when_polled=True)
     by_env = run_cli(["update_node", "--since", "now"], sim_env(live_sim, HN_WAIT_DEBUG="1"))
     assert by_env.code == 0 and " debug: GET " in by_env.stderr

@@ -111,20 +111,14 @@ def _flow(sim: LogbookSimulator, **kw: Any) -> SimFlow:
 
 
 def _flow_once_polling(sim: LogbookSimulator) -> SimFlow:
-    """The flow to follow, started when hn-wait's first request arrives: however long the
+    """The flow to follow, created when hn-wait first reads the logbook: however long the
     command takes to start (the matrix runs many side by side), it sees the whole flow."""
     flow = SimFlow(
         name="update_node",
         created=0.0,
         tasks=[(f"task_{i}", TASK_SECONDS) for i in range(1, 4)],
     )
-
-    def start() -> None:
-        flow.created = time.time()
-        sim.add_flow("shop", flow)
-
-    _after_requests(sim, 1, start)
-    return flow
+    return sim.add_flow("shop", flow, when_polled=True)
 
 
 def _faults(*faults: Fault, times: int = 2) -> Callable[[LogbookSimulator, str], None]:
@@ -637,7 +631,7 @@ ROWS: list[Row] = [
         "no request before that date",
         0,
         r"warning: the API answered HTTP 429; retrying, no sooner than the \d+s it asks for",
-        inject=_retry_after(lambda: _http_date(2.0)),
+        inject=_retry_after(lambda: _http_date(3.0)),
         check=_check_retry_after_honoured,
     ),
     Row(
