@@ -7,12 +7,18 @@ import subprocess
 import sys
 import time
 
-from bench.e2e import hn_wait_command
+from bench.e2e import hn_wait_command, process_env
 
 
 def _wall(args: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        args,
+        env=process_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     return time.perf_counter() - started
 
 
