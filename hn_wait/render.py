@@ -138,6 +138,11 @@ def _ago(flow: Flow, now: float) -> str:
     return f"created {format_duration(now - flow.created_at)} ago"
 
 
+def _near_list(flows: tuple[Flow, ...], now: float) -> str:
+    """Flows that nearly matched: ``ensure_app 8eee848b success created 3m10s ago, ...``."""
+    return ", ".join(f"{f.name} {f.short_uuid} {f.state_label} {_ago(f, now)}" for f in flows)
+
+
 def error_line(outcome: Outcome, token_source: str, now: float) -> str:
     """The one stderr line that says what happened and what to do, for a non-zero exit."""
     kind = outcome.kind
@@ -169,9 +174,7 @@ def error_line(outcome: Outcome, token_source: str, now: float) -> str:
         line = f"{PROG}: no flow matching {wanted} on app {outcome.app} within {within}"
         if not outcome.near:
             return line + "; the logbook is empty (raise --appear-timeout if the flow comes later)"
-        near = ", ".join(
-            f"{f.name} {f.short_uuid} {f.state_label} {_ago(f, now)}" for f in outcome.near
-        )
+        near = _near_list(outcome.near, now)
         if outcome.near_kind == NEAR_OLDER:
             oldest = min(
                 (f.created_at for f in outcome.near if f.created_at is not None), default=now
@@ -284,9 +287,7 @@ def preview_lines(preview: Preview, now: float) -> list[str]:
         if not pick.flows:
             line = f"{pick.selector!r} picks nothing now"
             if pick.near:
-                near = ", ".join(
-                    f"{f.name} {f.short_uuid} {f.state_label} {_ago(f, now)}" for f in pick.near
-                )
+                near = _near_list(pick.near, now)
                 label = {NEAR_OLDER: "finished before --since", NEAR_SIMILAR: "similar names"}
                 line += f"; {label.get(pick.near_kind, 'newest flows')}: {near}"
             lines.append(line)
