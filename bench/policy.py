@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bench.timelines import Timeline
 from hn_wait.api import Answer, LogbookMissing
+from hn_wait.clock import Clock
 from hn_wait.config import Settings
 from hn_wait.flows import parse_page, parse_selector
 from hn_wait.secret import Secret
@@ -38,17 +39,19 @@ class VirtualClock:
 
 
 class InProcessSource:
-    """The simulator's answers, called directly: the same pages, without a socket."""
+    """A simulator's answers, called directly: the same pages, without a socket.
 
-    def __init__(self, timeline: Timeline, clock: VirtualClock, request_cost: float = 0.0) -> None:
+    ``request_cost``: virtual seconds one exchange takes (0 in the policy table, where every
+    poller would pay it alike).
+    """
+
+    def __init__(
+        self, sim: LogbookSimulator, clock: Clock, app: str = "shop", request_cost: float = 0.0
+    ) -> None:
+        self.sim = sim
         self.clock = clock
+        self.app = app
         self.request_cost = request_cost
-        """Virtual seconds one exchange takes (0 in the policy table: every poller pays it)."""
-        self.sim = LogbookSimulator(now=clock.time)
-        self.sim.add_app("shop", exists_from=WALL0 + timeline.exists_from)
-        flow = timeline.flow
-        shifted = type(flow)(**{**flow.__dict__, "created": WALL0 + flow.created})
-        self.sim.add_flow("shop", shifted)
         self.requests_sent = 0
 
     def get_page(
@@ -60,14 +63,26 @@ class InProcessSource:
         timeout: float = 15.0,
     ) -> Answer:
         self.requests_sent += 1
-        self.clock.now += self.request_cost
+        if self.request_cost:
+            self.clock.sleep(self.request_cost)
         query = {"offset": str(offset), "limit": str(limit)}
         if tracker_uuid:
             query["tracker_uuid"] = tracker_uuid
-        status, data = self.sim.page("shop", query, "http://sim/logbook/v1/logbooks/shop/flows/")
+        base = f"http://sim/logbook/v1/logbooks/{self.app}/flows/"
+        status, data = self.sim.page(self.app, query, base)
         if status == 404:
             raise LogbookMissing("Not found.")
+        # The Date header has whole seconds.
         return Answer(page=parse_page(data, offset), server_time=float(int(self.clock.time())))
+
+
+def timeline_simulator(timeline: Timeline, clock: Clock) -> LogbookSimulator:
+    """A simulator (never started: it is called in-process) playing one timeline."""
+    sim = LogbookSimulator(now=clock.time)
+    sim.add_app("shop", exists_from=WALL0 + timeline.exists_from)
+    flow = timeline.flow
+    sim.add_flow("shop", type(flow)(**{**flow.__dict__, "created": WALL0 + flow.created}))
+    return sim
 
 
 @dataclass
@@ -130,7 +145,7 @@ def run_hn_wait(
     exchange taking ``request_cost`` virtual seconds."""
     clock = VirtualClock()
     clock.now = start
-    source = InProcessSource(timeline, clock, request_cost)
+    source = InProcessSource(timeline_simulator(timeline, clock), clock, request_cost=request_cost)
     waiter = Waiter(settings_for(timeline), source, clock=clock, rng=random.Random(seed))
     outcome = waiter.run()
     return Run(

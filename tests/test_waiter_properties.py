@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.policy import InProcessSource
 from hn_wait.api import Answer, ApiRefused, AuthRefused, LogbookMissing, TransientError
 from hn_wait.events import OutcomeKind
 from hn_wait.exit_codes import ExitCode
@@ -161,14 +162,12 @@ def test_waiter_under_random_answers_and_faults(script: list[tuple[Any, ...]], s
 # The soak --------------------------------------------------------------------------------
 
 
-class FlakySource:
+class FlakySource(InProcessSource):
     """The simulator's own answers, in-process, with 10% of requests failing at random."""
 
     def __init__(self, clock: FakeClock, sim: LogbookSimulator, rng: random.Random) -> None:
-        self.clock = clock
-        self.sim = sim
+        super().__init__(sim, clock)
         self.rng = rng
-        self.requests_sent = 0
         self.memory: dict[int, int] = {}
 
     def get_page(
@@ -179,13 +178,15 @@ class FlakySource:
         tracker_uuid: str | None = None,
         timeout: float = 15.0,
     ) -> Answer:
-        self.requests_sent += 1
-        if self.requests_sent % 100 == 0:
+        number = self.requests_sent + 1
+        if number % 100 == 0:
             # A full collection also empties CPython's free lists (tuples, floats), which
             # tracemalloc would otherwise count as memory still in use.
             gc.collect()
-            self.memory[self.requests_sent] = tracemalloc.get_traced_memory()[0]
+            self.memory[number] = tracemalloc.get_traced_memory()[0]
         roll = self.rng.random()
+        if roll < 0.1:
+            self.requests_sent = number
         if roll < 0.04:
             raise TransientError("HTTP 503", "the API answered HTTP 503")
         if roll < 0.07:
@@ -194,10 +195,7 @@ class FlakySource:
             raise TransientError("HTTP 429", "the API answered HTTP 429", 20.0)
         if roll < 0.1:
             raise TransientError("bad body", "the API answered 200 but results is missing")
-        query = {"offset": str(offset), "limit": str(limit)}
-        status, data = self.sim.page("shop", query, "http://sim/logbook/v1/logbooks/shop/flows/")
-        assert status == 200
-        return Answer(page=parse_page(data, offset), server_time=None)
+        return super().get_page(offset=offset, limit=limit, tracker_uuid=tracker_uuid)
 
 
 class LeanClock(FakeClock):
