@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hn_wait.simulator import LogbookSimulator
 
@@ -23,11 +24,14 @@ class Result:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment without any hn-wait, Hypernode or CI variables of the machine."""
+    """The environment without any hn-wait, Hypernode or CI variables of the machine.
+
+    A ``PYTHONPATH`` in ``extra`` comes before the project's own, which is always there.
+    """
     prefixes = ("HYPERNODE_", "HN_WAIT_", "GITHUB_", "GITLAB_", "CI")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env["PYTHONPATH"] = str(ROOT)
     env.update(extra or {})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [(extra or {}).get("PYTHONPATH"), str(ROOT)]))
     return env
 
 
@@ -50,14 +54,34 @@ def check_output(result: Result, secrets: Sequence[str]) -> None:
     assert "Traceback" not in result.stderr, result.stderr
 
 
+def start_cli(
+    args: Sequence[str], env: Mapping[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[Any]:
+    """Start ``python -m hn_wait ARGS`` with a clean environment, without waiting for it.
+
+    stdout and stderr are text pipes unless ``popen`` says otherwise.
+    """
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    options.update(popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hn_wait", *args],
+        env=clean_env(env),
+        stdin=subprocess.DEVNULL,
+        cwd=str(ROOT),
+        **options,
+    )
+
+
 def run_cli(
     args: Sequence[str],
     env: Mapping[str, str] | None = None,
     *,
     secrets: Sequence[str] = (),
     timeout: float = 60,
+    check: bool = True,
 ) -> Result:
-    """Run ``python -m hn_wait ARGS`` with a clean environment; check the invariants."""
+    """Run ``python -m hn_wait ARGS`` with a clean environment; check the invariants
+    (``check=False``: the caller checks them)."""
     proc = subprocess.run(
         [sys.executable, "-m", "hn_wait", *args],
         env=clean_env(env),
@@ -69,6 +93,8 @@ def run_cli(
         cwd=str(ROOT),
     )
     result = Result(proc.returncode, proc.stdout, proc.stderr)
+    if not check:
+        return result
     check_output(
         result,
         [

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from hn_wait.simulator import Fault, LogbookSimulator, SimFlow, http_error
-from tests.cli_helpers import ROOT, Result, check_output, clean_env, run_cli, sim_env
+from tests.cli_helpers import (
+    ROOT,
+    Result,
+    check_output,
+    clean_env,
+    run_cli,
+    sim_env,
+    start_cli,
+)
 
 TRACKER = "0dd83d83-6b9b-4fb5-9665-79fcf8235069"
 
@@ -416,16 +424,7 @@ def test_signals_stop_the_wait(live_sim: LogbookSimulator, sig: int, code: int, 
     flow = live_sim.add_flow(
         "shop", SimFlow(name="xgrade_app", created=time.time(), tasks=[("long", 60.0)])
     )
-    env = clean_env(sim_env(live_sim))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hn_wait", "xgrade_app", "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        cwd=str(ROOT),
-    )
+    proc = start_cli(["xgrade_app", "--json"], sim_env(live_sim))
     deadline = time.time() + 20
     while live_sim.flows_requests() < 2 and time.time() < deadline:
         time.sleep(0.05)

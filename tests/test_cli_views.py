@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hn_wait.simulator import LogbookSimulator, SimFlow
-from tests.cli_helpers import ROOT, Result, check_output, clean_env, run_cli, sim_env
+from tests.cli_helpers import ROOT, Result, check_output, clean_env, run_cli, sim_env, start_cli
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TOKEN = "tok-7b1f0c9a2e"
@@ -37,14 +37,7 @@ def _quick(name: str = "update_node", end_state: str = "success", seconds: float
 
 def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hn_wait", *args],
-        env=clean_env({"TERM": "xterm-256color", **env}),
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        cwd=str(ROOT),
-    )
+    proc = start_cli(args, {"TERM": "xterm-256color", **env}, stderr=slave, text=False)
     os.close(slave)
     chunks = []
     deadline = time.time() + 60

@@ -11,7 +11,6 @@ RELIABILITY.md lists these rows; ``test_reliability_md_matches_the_matrix`` keep
 from __future__ import annotations
 
 import email.utils
-import os
 import re
 import signal
 import socket
@@ -29,7 +28,7 @@ from typing import Any, Callable
 import pytest
 
 from hn_wait.simulator import Fault, LogbookSimulator, SimFlow, http_error
-from tests.cli_helpers import ROOT, Result, clean_env
+from tests.cli_helpers import ROOT, Result, clean_env, run_cli, start_cli
 
 START, MIDDLE = "start", "middle"
 MID_AFTER = 3
@@ -162,30 +161,13 @@ def _standard_run(row: Row, phase: str, tmp: Path) -> Run:
     ):
         flow = _flow_once_polling(sim)
     before = {p.name for p in tmp.iterdir()}
-    result = _command([*BASE_ARGS, *row.expected(phase)[2]], env)
+    result = run_cli([*BASE_ARGS, *row.expected(phase)[2]], env, check=False)
     files = {
         p.name: p.read_text(errors="replace")
         for p in tmp.iterdir()
         if p.is_file() and p.name not in before
     }
     return Run(result, sim, flow, files)
-
-
-def _command(args: list[str], env: dict[str, str], timeout: float = 60) -> Result:
-    full = clean_env(env)
-    if "PYTHONPATH_EXTRA" in env:
-        full["PYTHONPATH"] = env["PYTHONPATH_EXTRA"] + os.pathsep + full["PYTHONPATH"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "hn_wait", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-        cwd=str(ROOT),
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 # Network ------------------------------------------------------------------------------------
@@ -220,7 +202,7 @@ def _dns_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, str]:
     return {
         "HYPERNODE_API_URL": f"http://localhost:{port}",
         "HN_WAIT_TEST_DNS": plan,
-        "PYTHONPATH_EXTRA": str(site),
+        "PYTHONPATH": str(site),
     }
 
 
@@ -422,23 +404,13 @@ def _signal_run(sig: int) -> Callable[[Row, str, Path], Run]:
         sim = LogbookSimulator().start()
         sim.add_app("shop")
         flow = _flow(sim, tasks=[("long", 60.0)])
-        env = clean_env(
-            {
-                "HYPERNODE_API_URL": sim.url,
-                "HYPERNODE_API_TOKEN": sim.token,
-                "HYPERNODE_APP_NAME": "shop",
-                **FAST,
-            }
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hn_wait", *BASE_ARGS],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            cwd=str(ROOT),
-        )
+        env = {
+            "HYPERNODE_API_URL": sim.url,
+            "HYPERNODE_API_TOKEN": sim.token,
+            "HYPERNODE_APP_NAME": "shop",
+            **FAST,
+        }
+        proc = start_cli(BASE_ARGS, env)
         # start: the first request is out, nothing is followed yet (the flow comes later);
         # middle: the flow is followed and running.
         if phase == START:
