@@ -56,8 +56,12 @@ def adaptive_delay(
     """
     if left is None:
         return backoff_delay(polls_since_change, min_interval, max_interval, u)
-    if left <= 0 or (remaining_tasks is not None and remaining_tasks <= 1):
-        due_for = max(-left, since_change if left <= 0 or remaining_tasks else 0.0, 0.0)
+    if left <= 0:
+        # Behind its pace: due since the projected end (or the last change, if longer ago).
+        base = min_interval + DUE_FRACTION * max(-left, since_change, 0.0)
+    elif remaining_tasks is not None and remaining_tasks <= 1:
+        # The last task is running: due any moment since it began.
+        due_for = max(since_change, 0.0) if remaining_tasks == 1 else 0.0
         base = min_interval + DUE_FRACTION * due_for
     else:
         base = left * NEAR_FRACTION
