@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO, Callable
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -35,6 +35,7 @@ _MARK = {
     Phase.UNKNOWN: "?",
 }
 BAR_WIDTH = 24
+MIN_BAR_WIDTH = 6
 
 
 class LiveView:
@@ -70,19 +71,14 @@ class LiveView:
     def _text(self, text: str, style: str = "") -> Text:
         return Text(self._redact(text), style=style)
 
-    def _row(self, flow: Flow, now: float) -> list[RenderableType]:
+    def _cells(self, flow: Flow, now: float) -> list[Text]:
+        """The row's text cells: mark, name, uuid, state, count, elapsed, estimate."""
         phase = flow.phase
         style = _PHASE_STYLE[phase]
         progress = flow.progress
-        total = progress.total if progress is not None else 0
-        completed = progress.completed if progress is not None else 0
-        if total > 0:
-            bar: RenderableType = ProgressBar(
-                total=total, completed=min(completed, total), width=BAR_WIDTH
-            )
-            count = f"{completed}/{total}"
-        else:
-            bar, count = Text(" " * BAR_WIDTH), ""
+        count = ""
+        if progress is not None and progress.total > 0:
+            count = f"{progress.completed}/{progress.total}"
         if flow.created_at is None:
             elapsed = ""
         elif phase.terminal and flow.updated_at is not None:
@@ -96,34 +92,55 @@ class LiveView:
             self._text(flow.name, "bold"),
             Text(flow.short_uuid, style="dim"),
             self._text(flow.state_label, style),
-            bar,
             Text(count),
             Text(elapsed),
             Text(eta, style="cyan"),
         ]
 
-    def __rich__(self) -> RenderableType:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         now = self._now()
         header = self._text(self.header, "dim")
         header.no_wrap, header.overflow = True, "ellipsis"
-        parts: list[RenderableType] = [header]
-        name_width = max((len(flow.name) for flow in self.flows.values()), default=0)
-        state_width = max((len(flow.state_label) for flow in self.flows.values()), default=0)
-        for flow in self.flows.values():
-            # One grid per flow, with the same column widths, so the running tasks can sit
-            # on their own line under it without widening a column.
-            row = Table.grid(padding=(0, 1))
-            for index in range(8):
-                width = {1: name_width, 3: state_width}.get(index)
-                row.add_column(no_wrap=True, min_width=width)
-            row.add_row(*self._row(flow, now))
-            parts.append(row)
+        yield header
+        rows = {uuid: self._cells(flow, now) for uuid, flow in self.flows.items()}
+        # Every flow gets a grid with the same column widths, so the running tasks can sit on
+        # their own line under it without widening a column. On a narrow terminal the bar
+        # shrinks first, then the estimate goes: the rest of the row stays readable.
+        widths = [max((cells[i].cell_len for cells in rows.values()), default=0) for i in range(7)]
+        fixed = sum(widths[:6]) + 6
+        eta = widths[6] + 1 if widths[6] else 0
+        room = options.max_width - fixed
+        bar_width = min(BAR_WIDTH, room - eta - 1)
+        if bar_width < MIN_BAR_WIDTH:
+            eta = 0
+            bar_width = min(BAR_WIDTH, room - 1)
+        if bar_width < MIN_BAR_WIDTH:
+            bar_width = 0
+        for uuid, flow in self.flows.items():
+            cells: list[RenderableType] = list(rows[uuid][:4])
             progress = flow.progress
+            if bar_width:
+                if progress is not None and progress.total > 0:
+                    done = min(progress.completed, progress.total)
+                    cells.append(ProgressBar(total=progress.total, completed=done, width=bar_width))
+                else:
+                    cells.append(Text(" " * bar_width))
+            cells += rows[uuid][4:6] + (rows[uuid][6:] if eta else [])
+            row = Table.grid(padding=(0, 1))
+            for width in widths[:4]:
+                row.add_column(no_wrap=True, min_width=width or None)
+            if bar_width:
+                row.add_column(no_wrap=True, width=bar_width)
+            for width in widths[4:6] + (widths[6:] if eta else []):
+                row.add_column(no_wrap=True, min_width=width or None)
+            row.add_row(*cells)
+            yield row
             if progress is not None and progress.running and flow.phase.in_progress:
-                parts.append(self._text("  ↳ " + ", ".join(progress.running), "dim"))
+                running = self._text("  ↳ " + ", ".join(progress.running), "dim")
+                running.no_wrap, running.overflow = True, "ellipsis"
+                yield running
         for text in self.waiting:
-            parts.append(self._text(f"  no flow matching {text!r} yet", "dim"))
-        return Group(*parts)
+            yield self._text(f"  no flow matching {text!r} yet", "dim")
 
 
 class LiveDisplay:

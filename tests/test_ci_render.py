@@ -210,6 +210,21 @@ def test_live_view_at_moments_of_a_flow() -> None:
     )
 
 
+def test_live_view_fits_a_narrow_terminal() -> None:
+    view = LiveView(lambda: T0 + 180)
+    view.update(Started("shop", ("xgrade_app",), "2m", 3600.0, 300.0), "waiting for 'xgrade_app'")
+    view.update(Picked("xgrade_app", _flow("running", 8, 24), "name"), None)
+    # The bar shrinks first ...
+    assert _render(view, 60).splitlines()[1] == (
+        "● xgrade_app 8eee848b running ━━╺━━━ 8/24 3m00s ~3m00s left"
+    )
+    # ... then the estimate goes, then the bar; the rest of the row is never cut.
+    assert _render(view, 50).splitlines()[1] == "● xgrade_app 8eee848b running ━━╸━━━━━ 8/24 3m00s"
+    assert _render(view, 44).splitlines()[1] == "● xgrade_app 8eee848b running 8/24 3m00s"
+    for width in (100, 60, 50, 44):
+        assert all(len(line) <= width for line in _render(view, width).splitlines())
+
+
 def test_live_view_aligns_several_flows() -> None:
     view = LiveView(lambda: T0 + 60)
     view.update(Started("shop", (), "2m", None, None), "waiting until idle")
