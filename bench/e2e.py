@@ -98,7 +98,8 @@ def run(timeline: Timeline | None = None, seed: int = SEED) -> EndToEnd:
     """Follow the timeline's flow with the installed command, then predict the same run.
 
     The prediction is the policy benchmark's virtual run of the same timeline, with the same
-    jitter seed and its first poll where the real first request fell.
+    jitter seed, its first poll where the real first request fell and its clock on the real
+    run's wall time (the API's timestamps have whole seconds, so the fraction matters).
     """
     timeline = timeline or sixty_second_timeline()
     with LogbookSimulator() as sim:
@@ -134,7 +135,7 @@ def run(timeline: Timeline | None = None, seed: int = SEED) -> EndToEnd:
         document = json.loads(stdout)
         first = min(r.at for r in sim.requests if r.path.endswith("/flows/"))
     known = dt.datetime.fromisoformat(document["time"].replace("Z", "+00:00")).timestamp()
-    predicted = run_hn_wait(timeline, seed, start=first - start, request_cost=exchange)
+    predicted = run_hn_wait(timeline, seed, start=first - start, request_cost=exchange, wall0=start)
     return EndToEnd(
         requests=int(document["requests"]),
         latency=known - live.ends_at,

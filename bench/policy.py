@@ -22,17 +22,21 @@ from hn_wait.simulator import LogbookSimulator
 from hn_wait.waiter import Waiter
 
 WALL0 = 1_800_000_000.0
+"""The wall-clock time of a timeline's t = 0. The API's timestamps and Date header have whole
+seconds, so where t = 0 falls within a second changes what the waiter sees: a prediction of a
+real run starts at that run's own wall time."""
 
 
 class VirtualClock:
-    def __init__(self) -> None:
+    def __init__(self, wall0: float = WALL0) -> None:
         self.now = 0.0
+        self.wall0 = wall0
 
     def monotonic(self) -> float:
         return self.now
 
     def time(self) -> float:
-        return WALL0 + self.now
+        return self.wall0 + self.now
 
     def sleep(self, seconds: float) -> None:
         self.now += max(seconds, 0.0)
@@ -76,12 +80,12 @@ class InProcessSource:
         return Answer(page=parse_page(data, offset), server_time=float(int(self.clock.time())))
 
 
-def timeline_simulator(timeline: Timeline, clock: Clock) -> LogbookSimulator:
-    """A simulator (never started: it is called in-process) playing one timeline."""
+def timeline_simulator(timeline: Timeline, clock: Clock, wall0: float = WALL0) -> LogbookSimulator:
+    """A simulator (never started: it is called in-process) playing one timeline from ``wall0``."""
     sim = LogbookSimulator(now=clock.time)
-    sim.add_app("shop", exists_from=WALL0 + timeline.exists_from)
+    sim.add_app("shop", exists_from=wall0 + timeline.exists_from)
     flow = timeline.flow
-    sim.add_flow("shop", type(flow)(**{**flow.__dict__, "created": WALL0 + flow.created}))
+    sim.add_flow("shop", type(flow)(**{**flow.__dict__, "created": wall0 + flow.created}))
     return sim
 
 
@@ -119,7 +123,10 @@ class Summary:
 
 
 def settings_for(
-    timeline: Timeline, min_interval: float = 2.0, max_interval: float = 30.0
+    timeline: Timeline,
+    min_interval: float = 2.0,
+    max_interval: float = 30.0,
+    wall0: float = WALL0,
 ) -> Settings:
     return Settings(
         app="shop",
@@ -127,7 +134,7 @@ def settings_for(
         token=Secret("bench"),
         token_source="bench",
         selectors=(parse_selector(timeline.selector),),
-        since=WALL0 - 120.0,
+        since=wall0 - 120.0,
         since_text="2m",
         since_relative=True,
         timeout=7200.0,
@@ -139,14 +146,20 @@ def settings_for(
 
 
 def run_hn_wait(
-    timeline: Timeline, seed: int, start: float = 0.0, request_cost: float = 0.0
+    timeline: Timeline,
+    seed: int,
+    start: float = 0.0,
+    request_cost: float = 0.0,
+    wall0: float = WALL0,
 ) -> Run:
-    """hn-wait on one timeline, its first poll at ``start`` seconds into the timeline, each
-    exchange taking ``request_cost`` virtual seconds."""
-    clock = VirtualClock()
+    """hn-wait on one timeline that begins at wall time ``wall0``, its first poll at ``start``
+    seconds into the timeline, each exchange taking ``request_cost`` virtual seconds."""
+    clock = VirtualClock(wall0)
     clock.now = start
-    source = InProcessSource(timeline_simulator(timeline, clock), clock, request_cost=request_cost)
-    waiter = Waiter(settings_for(timeline), source, clock=clock, rng=random.Random(seed))
+    sim = timeline_simulator(timeline, clock, wall0)
+    source = InProcessSource(sim, clock, request_cost=request_cost)
+    settings = settings_for(timeline, wall0=wall0)
+    waiter = Waiter(settings, source, clock=clock, rng=random.Random(seed))
     outcome = waiter.run()
     return Run(
         requests=source.requests_sent,
