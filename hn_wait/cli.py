@@ -4,8 +4,8 @@ The only module that imports typer, prints, or exits. Heavy modules (requests, t
 the simulator) are imported only when a wait or a listing really runs.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: on Python 3.9 typer reads the signature
+# without evaluating string annotations, and would not see the Annotated options at all.
 import os
 import signal
 import socket
@@ -289,13 +289,13 @@ def execute(
     list_flows: bool = False,
     demo: bool = False,
     dry_run: bool = False,
-    view: View | None = None,
+    view: Optional[View] = None,
     env: Mapping[str, str],
 ) -> ExitCode:
     """Everything after parsing; every failure becomes one line and a documented exit code."""
     view = view or View()
     simulator = None
-    reporter: Reporter | None = None
+    reporter: Optional[Reporter] = None
     in_main = threading.current_thread() is threading.main_thread()
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
@@ -333,7 +333,7 @@ def execute(
             simulator.stop()
 
 
-def _reporter(output: Output, view: View, env: Mapping[str, str]) -> Reporter:
+def _reporter(output: Output, view: View, env: Mapping[str, str]) -> "Reporter":
     import time
 
     from hn_wait import ci
@@ -383,7 +383,7 @@ def _fail(
     code: ExitCode,
     message: str,
     kind: Optional[str] = None,
-    reporter: Optional[Reporter] = None,
+    reporter: Optional["Reporter"] = None,
 ) -> ExitCode:
     import time
 
@@ -423,7 +423,7 @@ def _start_demo(
     return sim, raw, demo_env
 
 
-def _client(settings: Settings, debug_to: Optional[Output] = None) -> LogbookClient:
+def _client(settings: Settings, debug_to: Optional[Output] = None) -> "LogbookClient":
     from hn_wait.api import LogbookClient
 
     debug = None
@@ -443,9 +443,9 @@ def _client(settings: Settings, debug_to: Optional[Output] = None) -> LogbookCli
 def _wait(
     settings: Settings,
     output: Output,
-    reporter: Reporter,
+    reporter: "Reporter",
     env: Mapping[str, str],
-    client: LogbookClient,
+    client: "LogbookClient",
 ) -> ExitCode:
     from hn_wait.clock import SystemClock
     from hn_wait.render import error_line
@@ -473,7 +473,7 @@ def _wait(
     return outcome.exit_code
 
 
-def _jitter(env: Mapping[str, str]) -> random.Random:
+def _jitter(env: Mapping[str, str]) -> "random.Random":
     """The poll jitter's random source; ``HN_WAIT_JITTER_SEED`` makes it reproducible."""
     import random
 
@@ -487,7 +487,7 @@ def _jitter(env: Mapping[str, str]) -> random.Random:
 
 
 def _dry_run(
-    settings: Settings, output: Output, reporter: Reporter, client: LogbookClient
+    settings: Settings, output: Output, reporter: "Reporter", client: "LogbookClient"
 ) -> ExitCode:
     from hn_wait.clock import SystemClock
     from hn_wait.render import preview_error_line, preview_json, preview_lines
@@ -515,7 +515,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def _list(settings: Settings, output: Output, client: LogbookClient) -> ExitCode:
+def _list(settings: Settings, output: Output, client: "LogbookClient") -> ExitCode:
     from hn_wait.api import AuthRefused, LogbookMissing, TransientError, read_logbook
     from hn_wait.render import logbook_table
 
