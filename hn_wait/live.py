@@ -126,7 +126,7 @@ class LiveView:
                 else:
                     cells.append(Text(" " * bar_width))
             cells += rows[uuid][4:6] + (rows[uuid][6:] if eta else [])
-            row = Table.grid(padding=(0, 1))
+            row = Table.grid(padding=(0, 1, 0, 0))
             for width in widths[:4]:
                 row.add_column(no_wrap=True, min_width=width or None)
             if bar_width:
