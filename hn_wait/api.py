@@ -270,15 +270,13 @@ class LogbookClient:
         return response, body
 
     def _read_body(self, response: requests.Response, started: float, budget: float) -> bytes:
-        raw = response.raw
-        read1 = getattr(raw, "read1", None)
+        # read1 (urllib3 2.2+) returns what has arrived; read() would wait for a whole chunk,
+        # and a trickling answer would then outlive the budget.
+        read1 = response.raw.read1
         chunks: list[bytes] = []
         size = 0
         while True:
-            if read1 is not None:
-                chunk = read1(_READ_CHUNK, decode_content=True)
-            else:  # urllib3 1.x
-                chunk = raw.read(_READ_CHUNK, decode_content=True)
+            chunk = read1(_READ_CHUNK, decode_content=True)
             if not chunk:
                 break
             size += len(chunk)
