@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -79,11 +80,13 @@ def run_cli(
     secrets: Sequence[str] = (),
     timeout: float = 60,
     check: bool = True,
+    prefix: Sequence[str] = (),
 ) -> Result:
     """Run ``python -m hn_wait ARGS`` with a clean environment; check the invariants
-    (``check=False``: the caller checks them)."""
+    (``check=False``: the caller checks them). ``prefix`` goes before the interpreter, e.g.
+    ``without_file_override()``."""
     proc = subprocess.run(
-        [sys.executable, "-m", "hn_wait", *args],
+        [*prefix, sys.executable, "-m", "hn_wait", *args],
         env=clean_env(env),
         capture_output=True,
         text=True,
@@ -103,3 +106,18 @@ def run_cli(
         ],
     )
     return result
+
+
+def without_file_override() -> list[str]:
+    """A command prefix under which file permissions hold, as for an ordinary user.
+
+    Root reads and writes any file whatever its mode, so a test of an unreadable or read-only
+    file would prove nothing. As root, the command runs without the two capabilities that
+    override file modes (setpriv, from util-linux); as anyone else, the modes hold already.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise RuntimeError("setpriv (util-linux) is needed to test file permissions as root")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]

@@ -28,7 +28,14 @@ from typing import Any, Callable
 import pytest
 
 from hn_wait.simulator import Fault, LogbookSimulator, SimFlow, http_error
-from tests.cli_helpers import ROOT, Result, clean_env, run_cli, start_cli
+from tests.cli_helpers import (
+    ROOT,
+    Result,
+    clean_env,
+    run_cli,
+    start_cli,
+    without_file_override,
+)
 
 START, MIDDLE = "start", "middle"
 MID_AFTER = 3
@@ -92,6 +99,8 @@ class Row:
     check: Callable[[Run, str], None] | None = None
     at_start: tuple[int, str, tuple[str, ...]] | None = None
     """(exit code, line, extra args) at the start, when they differ from the middle's."""
+    file_modes: bool = False
+    """Run the command as an ordinary user would be, for whom file permissions hold."""
 
     def expected(self, phase: str) -> tuple[int, str, tuple[str, ...]]:
         if phase == START and self.at_start is not None:
@@ -161,7 +170,8 @@ def _standard_run(row: Row, phase: str, tmp: Path) -> Run:
     ):
         flow = _flow_once_polling(sim)
     before = {p.name for p in tmp.iterdir()}
-    result = run_cli([*BASE_ARGS, *row.expected(phase)[2]], env, check=False)
+    prefix = without_file_override() if row.file_modes else []
+    result = run_cli([*BASE_ARGS, *row.expected(phase)[2]], env, check=False, prefix=prefix)
     files = {
         p.name: p.read_text(errors="replace")
         for p in tmp.iterdir()
@@ -480,6 +490,20 @@ def _github_files_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[st
     }
 
 
+def _github_files_read_only_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, str]:
+    env = _github_files_ok_setup(sim, phase, tmp)
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+        path = Path(env[name])
+        path.write_text("")
+        path.chmod(0o444)
+    return env
+
+
+def _check_both_github_warnings(run: Run, phase: str) -> None:
+    for what in ("step summary", "outputs"):
+        assert f"warning: could not write the {what}" in run.result.stderr, run.result.stderr
+
+
 def _github_files_ok_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, str]:
     return {
         "GITHUB_ACTIONS": "true",
@@ -502,6 +526,9 @@ def _token_file(kind: str) -> Callable[[LogbookSimulator, str, Path], dict[str, 
         if kind == "missing":
             pass
         elif kind == "unreadable":
+            path.write_text(sim.token + "\n")
+            path.chmod(0o000)
+        elif kind == "directory":
             path.mkdir()
         elif kind == "empty":
             path.write_text("\n")
@@ -874,6 +901,18 @@ ROWS: list[Row] = [
         setup=_github_files_setup,
     ),
     Row(
+        "proc-github-files-read-only",
+        "Process",
+        "`$GITHUB_STEP_SUMMARY`/`$GITHUB_OUTPUT` read-only (mode 444)",
+        "a warning for each; the wait's outcome is unchanged",
+        0,
+        r"warning: could not write the (step summary|outputs) to \$GITHUB_.*Permission denied",
+        phases=(MIDDLE,),
+        setup=_github_files_read_only_setup,
+        check=_check_both_github_warnings,
+        file_modes=True,
+    ),
+    Row(
         "proc-github-files-written",
         "Process",
         "`$GITHUB_STEP_SUMMARY`/`$GITHUB_OUTPUT` written",
@@ -895,10 +934,24 @@ ROWS: list[Row] = [
             line,
             phases=(START,),
             setup=_token_file(kind),
+            file_modes=True,
         )
         for kind, label, behaviour, code, line in [
             ("missing", "missing", "a usage error naming the file", 2, r"^hn-wait: .*token"),
-            ("unreadable", "unreadable", "a usage error naming the file", 2, r"^hn-wait: .*token"),
+            (
+                "unreadable",
+                "unreadable (mode 000)",
+                "a usage error naming the file",
+                2,
+                r"^hn-wait: token file .*token is not readable by this user$",
+            ),
+            (
+                "directory",
+                "that is a directory",
+                "a usage error naming the file",
+                2,
+                r"^hn-wait: .*token",
+            ),
             ("empty", "empty", "a usage error naming the file", 2, r"^hn-wait: .*empty"),
             (
                 "shared",
