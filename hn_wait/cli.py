@@ -388,9 +388,11 @@ def _fail(
     import time
 
     kind = kind or _KINDS.get(code, "error")
+    line = f"{PROG}: {message}"
     if reporter is not None:
-        reporter.early_error(kind, int(code), message)
-    output.error(f"{PROG}: {message}")
+        reporter.early_error(kind, int(code), line)
+    else:
+        output.error(line)
     if output.json_mode:
         from hn_wait.render import error_json
 

@@ -102,12 +102,14 @@ class Reporter:
         """The outcome everywhere it belongs. ``message`` is the stderr line ("" on success);
         ``document`` the JSON one; ``results`` whether to print the text result lines."""
         self._close()
-        if message:
-            self.output.error(paint(message, "bold red", self.colour))
         if self.ci == ci.GITHUB:
+            # GitHub shows an ::error in the log as the error line itself (and on the run's
+            # page): the plain line as well would say it twice.
             self.output.error(ci.annotation(outcome, message))
             self._append("GITHUB_STEP_SUMMARY", ci.step_summary(outcome, message), "step summary")
             self._append("GITHUB_OUTPUT", ci.format_outputs(ci.step_outputs(outcome)), "outputs")
+        elif message:
+            self.output.error(paint(message, "bold red", self.colour))
         if self.output.json_mode:
             self.output.document(document)
             return
@@ -121,13 +123,16 @@ class Reporter:
         plain = message.removeprefix("hn-wait: ")
         self.finish(outcome, message, document=outcome_json(outcome, plain, self.wall()))
 
-    def early_error(self, kind: str, code: int, message: str) -> None:
-        """A problem before any wait (usage, configuration): the CI system hears of it too."""
+    def early_error(self, kind: str, code: int, line: str) -> None:
+        """A problem before any wait (usage, configuration): its one ``hn-wait:`` line, and
+        what the CI system is to hear of it."""
         self._close()
-        if self.ci == ci.GITHUB:
-            self.output.error(ci.error_annotation(message))
-            outputs = {"outcome": kind, "exit_code": str(code), "flow_uuid": "", "flow_state": ""}
-            self._append("GITHUB_OUTPUT", ci.format_outputs(outputs), "outputs")
+        if self.ci != ci.GITHUB:
+            self.output.error(line)
+            return
+        self.output.error(ci.error_annotation(line))
+        outputs = {"outcome": kind, "exit_code": str(code), "flow_uuid": "", "flow_state": ""}
+        self._append("GITHUB_OUTPUT", ci.format_outputs(outputs), "outputs")
 
     def _append(self, variable: str, text: str, what: str) -> None:
         """Append to a file GitHub names; a file that cannot be written is a warning only."""

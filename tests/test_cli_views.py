@@ -177,10 +177,12 @@ def test_github_actions_run(live_sim: LogbookSimulator, tmp_path: Path) -> None:
     result = run_cli(["update_node"], env)
     assert result.code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("::group::") and lines[lines.index("::endgroup::") + 1].startswith(
-        "hn-wait: update_node"
-    )
+    assert lines[0].startswith("::group::")
+    # After the group, the reason once: as the ::error GitHub shows in the log and on the page.
+    assert lines[lines.index("::endgroup::") + 1 :] == [lines[-1]]
     assert lines[-1].startswith("::error title=hn-wait%3A update_node ")
+    assert "::hn-wait: update_node " in lines[-1] and " ended reverted" in lines[-1]
+    assert not any(line.startswith("hn-wait: ") for line in lines)
     assert flow.uuid in summary.read_text()
     assert f"flow_uuid={flow.uuid}\n" in outputs.read_text()
     for path in (summary, outputs):
@@ -194,7 +196,10 @@ def test_github_actions_early_error_is_annotated(tmp_path: Path) -> None:
         {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs), "HYPERNODE_API_TOKEN": TOKEN},
     )
     assert result.code == 2
-    assert "::error title=hn-wait%3A could not start waiting::" in result.stderr
+    assert result.stderr.startswith(
+        "::error title=hn-wait%3A could not start waiting::hn-wait: --timeout "
+    )
+    assert len(result.stderr.splitlines()) == 1  # the annotation is the one error line
     assert "outcome=usage_error\nexit_code=2\n" in outputs.read_text()
 
 
