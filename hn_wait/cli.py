@@ -60,7 +60,7 @@ uuid, or the job URL from a settings change's Location header. Without FLOW, wai
 nothing in the logbook is queued or running.
 
 Exit codes: 0 success, 1 flow failed, 2 usage, 3 not found, 4 token refused,
-5 API unusable, 124 timed out, 130/143 interrupted.
+5 API unusable, 70 bug in hn-wait, 124 timed out, 130/143 interrupted.
 """
 
 
