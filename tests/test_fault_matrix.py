@@ -1019,6 +1019,18 @@ ROWS: list[Row] = [
                 {"HN_WAIT_JITTER_SEED": "abc"},
                 "HN_WAIT_JITTER_SEED",
             ),
+            (
+                "debug",
+                "`$HN_WAIT_DEBUG` (`--debug`) given a value that is not a boolean",
+                {"HN_WAIT_DEBUG": "maybe"},
+                "--debug.*HN_WAIT_DEBUG",
+            ),
+            (
+                "no-progress",
+                "`$HN_WAIT_NO_PROGRESS` (`--no-progress`) given a value that is not a boolean",
+                {"HN_WAIT_NO_PROGRESS": "2"},
+                "--no-progress.*HN_WAIT_NO_PROGRESS",
+            ),
         ]
     ],
 ]
