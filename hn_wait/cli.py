@@ -560,6 +560,9 @@ def run(argv: Optional[List[str]] = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name=PROG, standalone_mode=False)
+    except typer.Abort:
+        # click turns a Ctrl-C while it parses (before execute) into Abort: it is one still.
+        raise KeyboardInterrupt from None
     except Exception as exc:
         # click's usage errors (typer bundles click) carry a message and an exit code.
         format_message = getattr(exc, "format_message", None)

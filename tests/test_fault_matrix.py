@@ -11,6 +11,7 @@ RELIABILITY.md lists these rows; ``test_reliability_md_matches_the_matrix`` keep
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import signal
 import socket
@@ -38,6 +39,8 @@ from tests.cli_helpers import (
 )
 
 START, MIDDLE = "start", "middle"
+LOADING = "loading"
+"""Only for signals: while hn-wait is still loading, before it has read its settings."""
 MID_AFTER = 3
 """A mid-wait fault strikes the 4th request: the flow is followed and running by then."""
 TASK_SECONDS = 0.5
@@ -64,6 +67,26 @@ socket.getaddrinfo = getaddrinfo
 """
 """Loaded by the command under test (PYTHONPATH): name resolution fails for the resolver calls
 numbered in $HN_WAIT_TEST_DNS, without any packet leaving the machine."""
+
+SIGNAL_SITECUSTOMIZE = """
+import os, sys
+
+
+class _SignalOnImport:
+    # The signal named in $HN_WAIT_TEST_SIGNAL arrives while typer is being imported: in the
+    # middle of hn-wait's start-up, every run, without guessing a delay.
+    fired = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer" and not self.fired:
+            self.fired = True
+            os.kill(os.getpid(), int(os.environ["HN_WAIT_TEST_SIGNAL"]))
+        return None
+
+
+sys.meta_path.insert(0, _SignalOnImport())
+"""
+"""Loaded by the command under test (PYTHONPATH) for the signal rows' loading phase."""
 
 
 @dataclass
@@ -420,6 +443,14 @@ def _signal_run(sig: int) -> Callable[[Row, str, Path], Run]:
             "HYPERNODE_APP_NAME": "shop",
             **FAST,
         }
+        if phase == LOADING:
+            site = tmp / "site"
+            site.mkdir()
+            (site / "sitecustomize.py").write_text(SIGNAL_SITECUSTOMIZE)
+            env.update(PYTHONPATH=str(site), HN_WAIT_TEST_SIGNAL=str(int(sig)))
+            proc = start_cli([*BASE_ARGS, "--json"], env)
+            stdout, stderr = proc.communicate(timeout=30)
+            return Run(Result(proc.returncode, stdout, stderr), sim, flow)
         proc = start_cli(BASE_ARGS, env)
         # start: the first request is out, nothing is followed yet (the flow comes later);
         # middle: the flow is followed and running.
@@ -437,6 +468,11 @@ def _signal_run(sig: int) -> Callable[[Row, str, Path], Run]:
 
 
 def _check_signal(run: Run, phase: str) -> None:
+    if phase == LOADING:
+        assert run.sim.flows_requests() == 0, "a request went out after the signal"
+        document = json.loads(run.result.stdout)  # --json: still one document
+        assert document["outcome"] == "interrupted"
+        assert document["exit_code"] == run.result.code
     if phase == MIDDLE and run.flow is not None:
         assert "goes on on the Hypernode" in run.result.stderr
         assert f"resume with: hn-wait --app shop {run.flow.uuid}" in run.result.stderr
@@ -865,9 +901,11 @@ ROWS: list[Row] = [
         "proc-sigint",
         "Process",
         "SIGINT (Ctrl-C)",
-        "stops waiting, says the flow goes on and how to resume",
+        "stops waiting, says the flow goes on and how to resume; while still loading (before any "
+        "request), says nothing was started or stopped",
         130,
         r"^hn-wait: interrupted by SIGINT",
+        phases=(LOADING, START, MIDDLE),
         run=_signal_run(signal.SIGINT),
         check=_check_signal,
     ),
@@ -878,6 +916,7 @@ ROWS: list[Row] = [
         "as SIGINT",
         143,
         r"^hn-wait: interrupted by SIGTERM",
+        phases=(LOADING, START, MIDDLE),
         run=_signal_run(signal.SIGTERM),
         check=_check_signal,
     ),
