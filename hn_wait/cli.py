@@ -267,9 +267,14 @@ def _check_view(view: View, *, list_flows: bool, dry_run: bool) -> None:
             f"--json is short for --output json; it does not go with --output {view.output_format}"
         )
     if view.output_format not in FORMATS:
-        raise ConfigError(f"--output {view.output_format!r} is not one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"--output (or $HN_WAIT_OUTPUT): {view.output_format!r} is not one of "
+            + ", ".join(FORMATS)
+        )
     if view.ci.strip().lower() not in ci_choices():
-        raise ConfigError(f"--ci {view.ci!r} is not one of {', '.join(ci_choices())}")
+        raise ConfigError(
+            f"--ci (or $HN_WAIT_CI): {view.ci!r} is not one of " + ", ".join(ci_choices())
+        )
     if list_flows and dry_run:
         raise ConfigError("--list and --dry-run do not go together; give one of them")
     if list_flows and view.output_format == "ndjson":
@@ -570,5 +575,21 @@ def run(argv: Optional[List[str]] = None) -> None:
         if not callable(format_message) or not isinstance(exit_code, int):
             raise
         output = Output(sys.stdout, sys.stderr, quiet=False, json_mode="--json" in args)
-        code = _fail(output, ExitCode.USAGE, f"{format_message()} (see {PROG} --help)")
+        message = _from_environment(exc, format_message())
+        code = _fail(output, ExitCode.USAGE, f"{message} (see {PROG} --help)")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _from_environment(exc: Exception, message: str) -> str:
+    """Name the environment variable a bad value came from, when click's message does not
+    (click before 8.2 says only ``--debug``, which the user never typed)."""
+    param, ctx = getattr(exc, "param", None), getattr(exc, "ctx", None)
+    envvar = getattr(param, "envvar", None)
+    name = getattr(param, "name", None)
+    if not isinstance(envvar, str) or not name or ctx is None or envvar in message:
+        return message
+    from click.core import ParameterSource
+
+    if ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+        return message
+    return f"{message.rstrip('.')} (set in ${envvar})"

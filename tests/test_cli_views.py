@@ -114,9 +114,15 @@ def test_ndjson_stream_on_stdout(live_sim: LogbookSimulator) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--output", "yaml", "x"], "--output 'yaml' is not one of text, json, ndjson"),
+        (
+            ["--output", "yaml", "x"],
+            "--output (or $HN_WAIT_OUTPUT): 'yaml' is not one of text, json, ndjson",
+        ),
         (["--json", "--output", "ndjson", "x"], "--json is short for --output json"),
-        (["--ci", "jenkins", "x"], "--ci 'jenkins' is not one of auto, github, gitlab, none"),
+        (
+            ["--ci", "jenkins", "x"],
+            "--ci (or $HN_WAIT_CI): 'jenkins' is not one of auto, github, gitlab, none",
+        ),
         (["--list", "--dry-run"], "--list and --dry-run do not go together"),
     ],
 )
