@@ -196,8 +196,9 @@ def error_line(outcome: Outcome, token_source: str, now: float) -> str:
             line += f" with {outcome.reason}"
         if outcome.failed:
             running = "; ".join(flow_status(f) for f in outcome.failed)
+            it = "it goes" if len(outcome.failed) == 1 else "they go"
             line += (
-                f"; still in progress: {running} - it goes on on the Hypernode; "
+                f"; still in progress: {running} - {it} on on the Hypernode; "
                 f"resume with: {_resume(outcome, outcome.failed)}"
             )
         return line
@@ -219,7 +220,8 @@ def error_line(outcome: Outcome, token_source: str, now: float) -> str:
         if outcome.failed:
             names = ", ".join(f"{f.name} {f.short_uuid}" for f in outcome.failed)
             resume = _resume(outcome, outcome.failed)
-            line += f"; {names} goes on on the Hypernode; resume with: {resume}"
+            goes = "goes" if len(outcome.failed) == 1 else "go"
+            line += f"; {names} {goes} on on the Hypernode; resume with: {resume}"
         return line
     return f"{PROG}: {outcome.reason}"
 

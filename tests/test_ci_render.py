@@ -18,7 +18,7 @@ from hn_wait.exit_codes import ExitCode
 from hn_wait.flows import Flow, Progress
 from hn_wait.live import LiveView
 from hn_wait.output import Output
-from hn_wait.render import outcome_json
+from hn_wait.render import error_line, outcome_json
 from hn_wait.report import Reporter
 from hn_wait.simulator import LogbookSimulator, SimFlow
 from hn_wait.term import paint, wants_colour, wants_live
@@ -45,6 +45,24 @@ def _flow(state: str | None = "running", completed: int = 8, total: int = 24, **
 
 def _outcome(kind: OutcomeKind, code: ExitCode, flows: tuple[Flow, ...], **kw: object) -> Outcome:
     return Outcome(kind=kind, exit_code=code, app="shop", flows=flows, elapsed=362.0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "one", "several"),
+    [
+        (OutcomeKind.TIMEOUT, ExitCode.TIMEOUT, "- it goes on on", "- they go on on"),
+        (OutcomeKind.INTERRUPTED, ExitCode.SIGINT, "8eee848b goes on on", "aaaaaaaa go on on"),
+    ],
+)
+def test_the_line_for_flows_left_running_speaks_of_one_or_several(
+    kind: OutcomeKind, code: ExitCode, one: str, several: str
+) -> None:
+    first = _flow()
+    second = _flow(uuid="aaaaaaaa-1111-2222-3333-444444444444", name="update_node")
+    line = error_line(_outcome(kind, code, (first,), failed=(first,)), "$X", T0)
+    assert one in line and f"resume with: hn-wait --app shop {UUID}" in line
+    both = error_line(_outcome(kind, code, (first, second), failed=(first, second)), "$X", T0)
+    assert several in both and both.endswith(f"{UUID} {second.uuid}")
 
 
 # GitHub workflow commands ------------------------------------------------------------------
