@@ -5,20 +5,15 @@ from __future__ import annotations
 import signal
 import sys
 
-
-class _Terminated(BaseException):
-    """SIGTERM before the command's own handler is in place (``cli.execute`` sets that)."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated()
+from hn_wait.errors import Terminated, raise_terminated
+from hn_wait.exit_codes import ExitCode
 
 
 def main() -> None:
     # Loading the command-line framework takes about a tenth of a second. A signal in that
     # time ends hn-wait as one during a wait does, with its exit code and one line, not with a
     # traceback from the middle of an import. (SIGINT raises KeyboardInterrupt already.)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         # ``--version`` alone needs no command-line framework: answer it before loading one,
         # so a CI step that logs the version pays no start-up cost for it.
@@ -31,23 +26,18 @@ def main() -> None:
 
         run()
     except KeyboardInterrupt:
-        _stopped(130, "SIGINT")
-    except _Terminated:
-        _stopped(143, "SIGTERM")
+        _stopped(ExitCode.SIGINT, "SIGINT")
+    except Terminated:
+        _stopped(ExitCode.SIGTERM, "SIGTERM")
 
 
-def _stopped(code: int, name: str) -> None:
-    import time
-
+def _stopped(code: ExitCode, name: str) -> None:
     from hn_wait.output import Output
-    from hn_wait.render import error_json
+    from hn_wait.report import fail
 
     message = f"interrupted by {name} before the wait began; nothing was started or stopped"
     output = Output(sys.stdout, sys.stderr, quiet=False, json_mode="--json" in sys.argv[1:])
-    output.error(f"hn-wait: {message}")
-    if output.json_mode:
-        output.document(error_json("interrupted", code, message, time.time()))
-    sys.exit(code)
+    sys.exit(fail(output, code, message))
 
 
 if __name__ == "__main__":

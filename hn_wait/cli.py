@@ -19,10 +19,10 @@ import typer
 
 from hn_wait import __version__
 from hn_wait.config import DEFAULT_API_URL, DEFAULT_ETC_DIR, RawOptions, Settings, resolve
-from hn_wait.errors import ConfigError, HnWaitError
-from hn_wait.events import OutcomeKind
+from hn_wait.errors import ConfigError, HnWaitError, Terminated, raise_terminated
 from hn_wait.exit_codes import ExitCode
 from hn_wait.output import Output
+from hn_wait.report import fail as _fail
 
 if TYPE_CHECKING:
     import random
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Output", "app", "execute", "run"]
 
 PROG = "hn-wait"
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: unwind like Ctrl-C does, and exit 143."""
 
 
 def _version(value: bool) -> None:
@@ -302,7 +298,7 @@ def execute(
     simulator = None
     reporter: Optional[Reporter] = None
     in_main = threading.current_thread() is threading.main_thread()
-    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    previous_sigterm = signal.signal(signal.SIGTERM, raise_terminated) if in_main else None
     try:
         _check_view(view, list_flows=list_flows, dry_run=dry_run)
         reporter = _reporter(output, view, env)
@@ -369,40 +365,6 @@ def _isatty(stream: object) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (OSError, ValueError):
         return False
-
-
-_KINDS = {
-    ExitCode.USAGE: "usage_error",
-    ExitCode.NOT_FOUND: OutcomeKind.NOT_FOUND.value,
-    ExitCode.AUTH: OutcomeKind.AUTH_ERROR.value,
-    ExitCode.API: OutcomeKind.API_ERROR.value,
-    ExitCode.INTERNAL: "internal_error",
-    ExitCode.SIGINT: OutcomeKind.INTERRUPTED.value,
-    ExitCode.SIGTERM: OutcomeKind.INTERRUPTED.value,
-}
-"""The JSON ``outcome`` of an error raised before or outside a wait."""
-
-
-def _fail(
-    output: Output,
-    code: ExitCode,
-    message: str,
-    kind: Optional[str] = None,
-    reporter: Optional["Reporter"] = None,
-) -> ExitCode:
-    import time
-
-    kind = kind or _KINDS.get(code, "error")
-    line = f"{PROG}: {message}"
-    if reporter is not None:
-        reporter.early_error(kind, int(code), line)
-    else:
-        output.error(line)
-    if output.json_mode:
-        from hn_wait.render import error_json
-
-        output.document(error_json(kind, int(code), message, time.time()))
-    return code
 
 
 def _settings(raw: RawOptions, env: Mapping[str, str]) -> Settings:
@@ -516,10 +478,6 @@ def _dry_run(
             output.result(line)
     reporter.finish(outcome, message, document=document, results=False)
     return outcome.exit_code
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 def _list(settings: Settings, output: Output, client: "LogbookClient") -> ExitCode:

@@ -23,3 +23,12 @@ class ConfigError(HnWaitError):
     """A bad option, environment variable or file: exit 2."""
 
     exit_code = ExitCode.USAGE
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C does (a BaseException, as KeyboardInterrupt is)."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """The SIGTERM handler: turn the signal into ``Terminated`` where the program is."""
+    raise Terminated()

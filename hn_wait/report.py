@@ -6,13 +6,23 @@ The reporter decides nothing about the wait; it only routes what the waiter repo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable
 
 from hn_wait import ci
 from hn_wait.events import Event, LogbookAbsent, Outcome, OutcomeKind, Retrying, Vanished
+from hn_wait.exit_codes import ExitCode
 from hn_wait.output import Output
-from hn_wait.render import event_json, event_line, outcome_json, result_lines, stamp
+from hn_wait.render import (
+    PROG,
+    error_json,
+    event_json,
+    event_line,
+    outcome_json,
+    result_lines,
+    stamp,
+)
 from hn_wait.term import paint
 
 if TYPE_CHECKING:
@@ -147,3 +157,35 @@ class Reporter:
             self.output.error(
                 f"warning: could not write the {what} to ${variable} ({path}): {reason}"
             )
+
+
+EARLY_KINDS = {
+    ExitCode.USAGE: "usage_error",
+    ExitCode.NOT_FOUND: OutcomeKind.NOT_FOUND.value,
+    ExitCode.AUTH: OutcomeKind.AUTH_ERROR.value,
+    ExitCode.API: OutcomeKind.API_ERROR.value,
+    ExitCode.INTERNAL: "internal_error",
+    ExitCode.SIGINT: OutcomeKind.INTERRUPTED.value,
+    ExitCode.SIGTERM: OutcomeKind.INTERRUPTED.value,
+}
+"""The JSON ``outcome`` of an error raised before or outside a wait."""
+
+
+def fail(
+    output: Output,
+    code: ExitCode,
+    message: str,
+    kind: str | None = None,
+    reporter: Reporter | None = None,
+) -> ExitCode:
+    """An error before or outside a wait: its one ``hn-wait:`` line (through the reporter,
+    when there is one, so the CI system hears of it), the JSON document if one is due."""
+    kind = kind or EARLY_KINDS.get(code, "error")
+    line = f"{PROG}: {message}"
+    if reporter is not None:
+        reporter.early_error(kind, int(code), line)
+    else:
+        output.error(line)
+    if output.json_mode:
+        output.document(error_json(kind, int(code), message, time.time()))
+    return code
