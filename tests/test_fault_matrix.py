@@ -225,17 +225,22 @@ def _refused_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, st
     return {}
 
 
-def _dns_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, str]:
+def _site(tmp: Path, code: str) -> str:
+    """A PYTHONPATH folder whose sitecustomize.py (``code``) the command under test loads."""
     site = tmp / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(DNS_SITECUSTOMIZE)
+    (site / "sitecustomize.py").write_text(code)
+    return str(site)
+
+
+def _dns_setup(sim: LogbookSimulator, phase: str, tmp: Path) -> dict[str, str]:
     sim.keep_alive = False  # every request connects, and so resolves, anew
     port = sim.url.rsplit(":", 1)[1]
     plan = "1-1000" if phase == START else f"{MID_AFTER + 1}-{MID_AFTER + 3}"
     return {
         "HYPERNODE_API_URL": f"http://localhost:{port}",
         "HN_WAIT_TEST_DNS": plan,
-        "PYTHONPATH": str(site),
+        "PYTHONPATH": _site(tmp, DNS_SITECUSTOMIZE),
     }
 
 
@@ -444,10 +449,9 @@ def _signal_run(sig: int) -> Callable[[Row, str, Path], Run]:
             **FAST,
         }
         if phase == LOADING:
-            site = tmp / "site"
-            site.mkdir()
-            (site / "sitecustomize.py").write_text(SIGNAL_SITECUSTOMIZE)
-            env.update(PYTHONPATH=str(site), HN_WAIT_TEST_SIGNAL=str(int(sig)))
+            env.update(
+                PYTHONPATH=_site(tmp, SIGNAL_SITECUSTOMIZE), HN_WAIT_TEST_SIGNAL=str(int(sig))
+            )
             proc = start_cli([*BASE_ARGS, "--json"], env)
             stdout, stderr = proc.communicate(timeout=30)
             return Run(Result(proc.returncode, stdout, stderr), sim, flow)
